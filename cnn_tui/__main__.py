@@ -1,0 +1,3 @@
+from cnn_tui.cli import main
+
+raise SystemExit(main())

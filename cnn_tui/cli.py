@@ -1,0 +1,83 @@
+"""`cnn-tui`: argparse entry point.
+
+Each subcommand group lives in `cnn_tui/commands/<name>.py` with two functions:
+`register(subparsers)` adds its parser(s) and sets `func=` on them; the function receives the
+parsed `argparse.Namespace` and returns an exit code. Command modules import only the stdlib at
+top level: torch, numpy and textual are imported inside the functions that need them, so
+`cnn-tui --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cnn_tui import __version__
+from cnn_tui.errors import CnnTuiError
+
+# Order here is the order in `cnn-tui --help`.
+COMMAND_MODULES = ("spec_cmds", "data_cmds", "train_cmds", "runs_cmds", "export_cmds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnn-tui",
+        description="Design, train and analyse convolutional networks on MNIST in the terminal. "
+        "With no command (or a FILE / share code), opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnn-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"cnn_tui.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command group not built yet
+            if exc.name == f"cnn_tui.commands.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnn-tui", description="Open the cnn-tui app.")
+    parser.add_argument("source", nargs="?", help="architecture file or share code to open")
+    parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    parser.add_argument("--theme", help="theme name (dark, light, high-contrast, monochrome, ...)")
+    parser.add_argument("--data-dir", help="MNIST root (torchvision layout)")
+    parser.add_argument("--runs-dir", help="run store folder")
+    return parser
+
+
+def _run_app(argv: list[str]) -> int:
+    args = _app_parser().parse_args(argv)
+    try:
+        from cnn_tui.tui.launch import launch
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith(("cnn_tui.tui", "textual")):
+            raise CnnTuiError("the app is not available in this install (textual missing?)") from None
+        raise
+    return launch(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
+    try:
+        if not argv or (argv[0] not in known and argv[0] not in ("-h", "--help", "--version")):
+            return _run_app(argv)
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except CnnTuiError as err:
+        print(f"cnn-tui: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("cnn-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
