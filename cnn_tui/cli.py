@@ -17,7 +17,14 @@ from cnn_tui import __version__
 from cnn_tui.errors import CnnTuiError
 
 # Order here is the order in `cnn-tui --help`.
-COMMAND_MODULES = ("spec_cmds", "data_cmds", "train_cmds", "runs_cmds", "export_cmds")
+COMMAND_MODULES = (
+    "spec_cmds",      # new, templates, share, convert
+    "analysis_cmds",  # summary, validate
+    "data_cmds",      # data fetch|import|verify|path
+    "train_cmds",     # train
+    "runs_cmds",      # runs list|show|export|delete
+    "export_cmds",    # export, predict
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
