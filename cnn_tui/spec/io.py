@@ -1,0 +1,257 @@
+"""Architecture files: read them defensively, write them canonically and atomically.
+
+Whatever a user points us at (a file from the browser builder, a hand-edited file, a binary, a
+10^5-deep JSON array, a 4 GB log) ends as an `Architecture` or as one `SpecError` line that
+starts with the file name and then the field path: `net.json: layers[3].kernel_size: must be
+1..11, got 0`. Nothing else escapes. Writing goes through a temporary file in the same folder
+and `os.replace`, so a crash or a full disk never leaves a half-written architecture behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnn_tui.errors import CnnTuiError, SpecError
+from cnn_tui.spec.model import Architecture
+
+MAX_FILE_BYTES = 1_000_000
+MAX_INT_DIGITS = 30  # no field needs more; bounds float() and int() work downstream
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _Refused(ValueError):
+    """Raised from inside the JSON decoder's hooks; becomes a SpecError."""
+
+
+def _no_constants(name: str) -> Any:
+    raise _Refused(f"{name} is not allowed (numbers must be finite)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"number {text[:30]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Refused(f"number {text[:20]}... is too large")
+    return int(text)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A repeated key means two values for one field; JSON readers disagree on which wins,
+    # so we refuse rather than guess.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"duplicate key {key[:40]!r} in one object")
+        out[key] = value
+    return out
+
+
+def safe_loads(text: str, source: str) -> Any:
+    """json.loads that refuses NaN/Infinity, huge numbers, duplicate keys and deep nesting."""
+    try:
+        return json.loads(text, parse_constant=_no_constants, parse_float=_finite_float,
+                          parse_int=_bounded_int, object_pairs_hook=_no_duplicates)
+    except _Refused as exc:
+        raise SpecError(source, f"invalid JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        if not text.strip():
+            raise SpecError(source, "empty file, expected a JSON object") from None
+        raise SpecError(source, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise SpecError(source, "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. int digit limits
+        raise SpecError(source, f"invalid JSON: {exc}") from None
+
+
+def check_strings(obj: Any, source: str) -> None:
+    """Refuse lone surrogates (from \\ud800 escapes): they cannot be printed or saved as UTF-8."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError(source, "invalid JSON: a string holds a lone UTF-16 surrogate") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _decode_bytes(data: bytes, source: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise SpecError(source, "binary data, not a JSON architecture file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(source, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def parse_json_text(text: str | bytes, source: str) -> Architecture:
+    """Parse a native architecture or a browser-builder export; errors start with `source`."""
+    from cnn_tui.spec.browser import from_browser, is_browser_export
+
+    if len(text) > MAX_FILE_BYTES:
+        raise SpecError(source, f"too large ({len(text):,} bytes; at most {MAX_FILE_BYTES:,})")
+    if isinstance(text, (bytes, bytearray)):
+        text = _decode_bytes(bytes(text), source)
+    else:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise SpecError(source, f"not valid Unicode text (character {exc.start})") from None
+        text = text.removeprefix("\ufeff")
+    obj = safe_loads(text, source)
+    if _SURROGATE_ESCAPE.search(text):
+        check_strings(obj, source)
+    try:
+        if is_browser_export(obj):
+            return from_browser(obj)
+        return Architecture.from_dict(obj)
+    except SpecError as err:
+        raise SpecError(source, err.message) from None
+    except RecursionError:
+        raise SpecError(source, "nested too deeply") from None
+
+
+def _read_bytes(path: Path, shown: str) -> bytes:
+    try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if path.is_dir():
+            raise SpecError(shown, "is a folder, not an architecture file")
+        with open(path, "rb") as fh:
+            return fh.read(MAX_FILE_BYTES + 1)  # never more, even from /dev/zero
+    except FileNotFoundError:
+        raise SpecError(shown, "no such file") from None
+    except PermissionError:
+        raise SpecError(shown, "cannot read (permission denied)") from None
+    except IsADirectoryError:
+        raise SpecError(shown, "is a folder, not an architecture file") from None
+    except OSError as exc:
+        raise SpecError(shown, f"cannot read ({exc.strerror or exc})") from None
+
+
+def read_file(path: str | Path) -> Architecture:
+    """Read an architecture file (native or browser export); `-` reads standard input."""
+    shown = str(path)
+    data = _read_bytes(Path(path), shown)
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError(shown, f"too large (over {MAX_FILE_BYTES:,} bytes); not an architecture file")
+    return parse_json_text(data, shown)
+
+
+# ---------------------------------------------------------------- writing
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _layer_lines(layers: list[dict], indent: str) -> list[str]:
+    """One layer per line; a residual block opens its own indented list."""
+    lines = []
+    for i, layer in enumerate(layers):
+        comma = "," if i < len(layers) - 1 else ""
+        inner = layer.get("layers")
+        if inner is None:
+            lines.append(f"{indent}{_compact(layer)}{comma}")
+            continue
+        head = _compact({k: v for k, v in layer.items() if k != "layers"})[:-1]
+        if not inner:
+            lines.append(f'{indent}{head}, "layers": []}}{comma}')
+            continue
+        lines.append(f'{indent}{head}, "layers": [')
+        lines.extend(_layer_lines(inner, indent + "  "))
+        lines.append(f"{indent}]}}{comma}")
+    return lines
+
+
+def dumps(arch: Architecture) -> str:
+    """The canonical text of `arch`: stable, diff-friendly, one layer per line, newline at end."""
+    obj = arch.to_dict()
+    lines = ["{"]
+    keys = list(obj)
+    for i, key in enumerate(keys):
+        comma = "," if i < len(keys) - 1 else ""
+        value = obj[key]
+        if key == "layers" and value:
+            lines.append('  "layers": [')
+            lines.extend(_layer_lines(value, "    "))
+            lines.append(f"  ]{comma}")
+        elif key == "training" and len(_compact(value)) > 90:
+            lines.append('  "training": {')
+            items = list(value.items())
+            for j, (k, v) in enumerate(items):
+                lines.append(f"    {_compact(k)}: {_compact(v)}{',' if j < len(items) - 1 else ''}")
+            lines.append(f"  }}{comma}")
+        else:
+            lines.append(f"  {_compact(key)}: {_compact(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_file(arch: Architecture, path: str | Path) -> None:
+    """Write `arch` to `path` atomically (temp file beside it, then os.replace)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        data = dumps(arch).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SpecError(shown, "the name holds characters that cannot be saved as UTF-8") from None
+    parent = path.parent
+    if path.is_dir():
+        raise CnnTuiError(f"{shown}: cannot write: it is a folder")
+    if not parent.is_dir():
+        raise CnnTuiError(f"{shown}: cannot write: folder {str(parent)!r} does not exist")
+    tmp = parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # keep an existing file's mode
+            except OSError:
+                pass
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except PermissionError:
+        raise CnnTuiError(f"{shown}: cannot write (permission denied)") from None
+    except OSError as exc:
+        raise CnnTuiError(f"{shown}: cannot write ({exc.strerror or exc})") from None
+
+
+def load_source(text: str) -> Architecture:
+    """What a user typed: a file path, a share code (`cnn1:...`) or `template:NAME`."""
+    from cnn_tui.spec import sharecode, templates
+
+    word = str(text).strip()
+    if word.startswith(sharecode.PREFIX):
+        return sharecode.decode(word)
+    if word.lower().startswith("template:"):
+        return templates.get_template(word.split(":", 1)[1])
+    return read_file(text)
+
+
+__all__ = ["MAX_FILE_BYTES", "dumps", "load_source", "parse_json_text", "read_file", "write_file"]
