@@ -1,0 +1,100 @@
+"""Live loss and accuracy charts (textual-plotext), fed from a `TrainingHistory`.
+
+Each chart shows the training curve per batch (smoothed with an exponential moving average,
+thinned to at most `MAX_POINTS`), the training value per epoch and the validation value per
+epoch, each with its own marker so the lines stay apart without colour. Redrawing is throttled
+by the screen; `set_history` only stores a reference and asks for a refresh.
+"""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+MAX_POINTS = 300
+EMA = 0.9
+
+
+def smooth(values: list[float], beta: float = EMA) -> list[float]:
+    """Bias-corrected exponential moving average (as TensorBoard's smoothing)."""
+    out, avg = [], 0.0
+    for i, v in enumerate(values, 1):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta ** i))
+    return out
+
+
+def thin(xs: list[float], ys: list[float], limit: int = MAX_POINTS):
+    """Every k-th point (always keeping the last), so long runs draw as fast as short ones."""
+    n = len(xs)
+    if n <= limit:
+        return xs, ys
+    step = -(-n // limit)
+    idx = list(range(0, n, step))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+class _MetricChart(PlotextPlot):
+    """A chart of one metric: column 1 (loss) or 2 (accuracy) of the batch points."""
+
+    title = ""
+    column = 1
+    epoch_train = "train_loss"
+    epoch_val = "val_loss"
+    percent = False
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._history = None
+
+    def set_history(self, history) -> None:
+        self._history = history
+        self.refresh()
+
+    def _series(self):
+        """(batch_x, batch_y_smoothed, epoch_x, epoch_train, val_x, val_y) from the history."""
+        h = self._history
+        if h is None:
+            return [], [], [], [], [], []
+        scale = 100.0 if self.percent else 1.0
+        batches = list(h.batches)  # a snapshot: the worker may append meanwhile
+        bx = [b[0] for b in batches]
+        by = smooth([b[self.column] * scale for b in batches])
+        bx, by = thin(bx, by)
+        epochs = list(h.epochs)
+        ex = [float(e.epoch) for e in epochs]
+        ey = [getattr(e, self.epoch_train) * scale for e in epochs]
+        vals = [(float(e.epoch), getattr(e, self.epoch_val)) for e in epochs
+                if getattr(e, self.epoch_val) is not None]
+        return bx, by, ex, ey, [v[0] for v in vals], [v[1] * scale for v in vals]
+
+    def render(self):
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self.title)
+        plt.xlabel("epoch")
+        bx, by, ex, ey, vx, vy = self._series()
+        if bx:
+            plt.plot(bx, by, label="train (batch, smoothed)", marker="braille")
+        if ex:
+            plt.scatter(ex, ey, label="train (epoch)", marker="+")
+        if vx:
+            plt.plot(vx, vy, label="validation", marker="o")
+        return super().render()
+
+
+class LossChart(_MetricChart):
+    title = "loss"
+    column = 1
+    epoch_train = "train_loss"
+    epoch_val = "val_loss"
+
+
+class AccuracyChart(_MetricChart):
+    title = "accuracy %"
+    column = 2
+    epoch_train = "train_acc"
+    epoch_val = "val_acc"
+    percent = True
