@@ -1,0 +1,1 @@
+"""Training: spec -> nn.Module, the loop, events, checkpoints, metrics and probes (torch)."""
