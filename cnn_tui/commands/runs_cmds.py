@@ -1,0 +1,174 @@
+"""`cnn-tui runs list|show|export|delete`: the run store from the command line.
+
+Stdlib only (the store is SQLite + JSON); ids may be given as unique prefixes, like git.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cnn_tui.errors import CnnTuiError, ExportError
+
+EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
+                 "images_per_s", "batch_size")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    runs = subparsers.add_parser("runs", help="list, show, export or delete training runs",
+                                 description="The run store: every training run and its metrics.")
+    runs.add_argument("--runs-dir", metavar="DIR", help="run store folder")
+    runs.set_defaults(func=lambda args: cmd_list(args))
+    sub = runs.add_subparsers(dest="runs_command", metavar="ACTION")
+
+    ls = sub.add_parser("list", help="all runs, newest first")
+    ls.add_argument("--status", help="only runs with this status")
+    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
+    ls.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="one run: config, epochs, evaluation")
+    show.add_argument("run_id", metavar="ID")
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
+    show.set_defaults(func=cmd_show)
+
+    export = sub.add_parser("export", help="a run's metrics as CSV (per epoch) or JSON (everything)")
+    export.add_argument("run_id", metavar="ID")
+    fmt = export.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--csv", action="store_true")
+    fmt.add_argument("--json", action="store_true")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    export.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
+    export.set_defaults(func=cmd_export)
+
+    delete = sub.add_parser("delete", help="delete a run and its checkpoints")
+    delete.add_argument("run_id", metavar="ID")
+    delete.add_argument("--yes", action="store_true", help="do not ask")
+    delete.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
+    delete.set_defaults(func=cmd_delete)
+
+
+def _store(args):
+    from cnn_tui.runs.store import RunStore
+    return RunStore(getattr(args, "runs_dir", None))
+
+
+def _when(ts) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "-"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    records = _store(args).list_runs(status=getattr(args, "status", None))
+    if getattr(args, "json", False):
+        print(json.dumps([{k: v for k, v in r.to_dict().items() if k not in ("arch", "epochs")}
+                          | {"arch_name": r.arch_name, "epochs_done": len(r.epochs)}
+                          for r in records], indent=2))
+        return 0
+    if not records:
+        print("no runs yet (train one: cnn-tui train template:beginner)")
+        return 0
+    header = f"{'ID':<21} {'STATUS':<11} {'ARCH':<16} {'NAME':<14} {'EP':>4} {'VAL':>7} {'TEST':>7} {'DEVICE':<6} STARTED"
+    print(header)
+    for r in records:
+        print(f"{r.id:<21} {r.status:<11} {r.arch_name[:16]:<16} {(r.name or '')[:14]:<14} "
+              f"{len(r.epochs):>4} {_pct(r.best_val_acc):>7} {_pct(r.test_acc):>7} "
+              f"{(r.device or '-'):<6} {_when(r.started)}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    record = _store(args).get(args.run_id)
+    if args.json:
+        print(json.dumps(record.to_dict(), indent=2))
+        return 0
+    print(f"run       {record.id}" + (f"  ({record.name})" if record.name else ""))
+    print(f"status    {record.status}" + (f": {record.message}" if record.message else ""))
+    print(f"arch      {record.arch_name}  ({record.params or 0:,} parameters)")
+    print(f"device    {record.device} ({record.device_name})")
+    print(f"started   {_when(record.started)}   ended {_when(record.ended)}")
+    cfg = record.config
+    print("config    " + ", ".join(f"{k}={cfg[k]}" for k in (
+        "optimizer", "learning_rate", "batch_size", "epochs", "schedule", "augment", "seed")
+        if k in cfg))
+    if record.epochs:
+        print(f"\n{'epoch':>5} {'loss':>8} {'acc':>7} {'val_loss':>9} {'val_acc':>8} {'lr':>9} {'sec':>7}")
+        for e in record.epochs:
+            print(f"{e['epoch']:>5} {e['train_loss']:>8.4f} {_pct(e['train_acc']):>7} "
+                  f"{_num(e.get('val_loss')):>9} {_pct(e.get('val_acc')):>8} "
+                  f"{e.get('lr', 0):>9.3g} {e.get('seconds', 0):>7.1f}")
+    ev = record.evaluation
+    if ev:
+        print(f"\ntest accuracy {_pct(ev.get('test_acc'))}   loss {_num(ev.get('test_loss'))}   "
+              f"macro F1 {ev.get('macro', {}).get('f1', 0):.4f}")
+    return 0
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path = path.expanduser()
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    record = _store(args).get(args.run_id)
+    if args.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(EPOCH_COLUMNS)
+        for e in record.epochs:
+            writer.writerow(["" if e.get(c) is None else e.get(c) for c in EPOCH_COLUMNS])
+        text = buf.getvalue()
+    else:
+        text = json.dumps(record.to_dict(), indent=2) + "\n"
+    if args.output:
+        _atomic_write(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run_id = store.resolve(args.run_id)
+    record = store.get(run_id)
+    if record.status == "running":
+        raise CnnTuiError(f"run {run_id} is still running (pid {record.pid}); stop it first")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CnnTuiError(f"delete run {run_id}: add --yes to confirm (stdin is not a terminal)")
+        answer = input(f"delete run {run_id} and its checkpoints? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("kept")
+            return 1
+    store.delete(run_id)
+    print(f"deleted {run_id}")
+    return 0

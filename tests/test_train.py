@@ -1,0 +1,177 @@
+"""The training loop on real MNIST subsets: accuracy bar, events, NaN, early stopping, probes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cnn_tui.errors import TrainingError  # noqa: E402
+from cnn_tui.runs.store import RunStore  # noqa: E402
+from cnn_tui.spec.model import Architecture  # noqa: E402
+from cnn_tui.spec.templates import get_template  # noqa: E402
+from cnn_tui.train import checkpoint as ckpt  # noqa: E402
+from cnn_tui.train.control import Control  # noqa: E402
+from cnn_tui.train.loop import RunOptions, train  # noqa: E402
+
+
+def test_beginner_one_epoch_on_5000_images_reaches_90_percent(mnist_root, tmp_path):
+    """Issue 3's bar: Beginner, a real 5,000-image subset, one epoch, >= 90% on 1,000 test images."""
+    events = []
+    result = train(get_template("beginner"),
+                   {"epochs": 1, "val_size": 500, "batch_size": 32, "learning_rate": 0.002},
+                   RunOptions(data_dir=mnist_root, runs_dir=tmp_path / "runs", limit_train=5000,
+                              limit_test=1000, progress_every=40, grad_norms_every=40),
+                   callbacks=[events.append])
+    assert result.status == "finished", result.message
+    assert result.test_acc >= 0.90, result.test_acc
+    names = [type(e).__name__ for e in events]
+    assert names[0] == "RunStart" and names[-1] == "RunEnd"
+    assert names.index("EpochEnd") < names.index("EvalDone") < names.index("RunEnd")
+    start = events[0]
+    assert (start.train_size, start.val_size, start.test_size, start.params) == (5000, 500, 1000, 27562)
+    batches = [e for e in events if type(e).__name__ == "BatchEnd"]
+    assert [b.step for b in batches] == [40, 80, 120, 157] and batches[-1].seen == 5000
+    assert all(0 <= b.acc <= 1 and b.loss > 0 and b.images_per_s > 0 for b in batches)
+    grads = [e for e in events if type(e).__name__ == "GradNorms"]
+    assert grads and set(grads[0].norms) == {"0:conv2d", "3:conv2d", "7:dense", "10:dense"}
+    assert all(v > 0 and math.isfinite(v) for v in grads[0].norms.values())
+    # the evaluation: confusion matrix sums to the test size, per-class rows, mistakes really wrong
+    assert sum(map(sum, result.confusion_matrix)) == 1000
+    assert sum(c["support"] for c in result.per_class) == 1000
+    assert abs(result.weighted["recall"] - result.test_acc) < 1e-9
+    mnist_labels = __import__("cnn_tui.data", fromlist=["load_arrays"]).load_arrays(mnist_root).test_labels
+    for m in result.mistakes:
+        assert m["pred"] != m["label"] == int(mnist_labels[m["index"]])
+    confs = [m["confidence"] for m in result.mistakes]
+    assert confs == sorted(confs, reverse=True)
+    # the store has it all, and the model file loads with weights_only
+    record = RunStore(tmp_path / "runs").get(result.run_id)
+    assert record.status == "finished" and len(record.epochs) == 1
+    assert record.evaluation["test_acc"] == result.test_acc and record.params == 27562
+    assert record.config["batch_size"] == 32 and record.device == "cpu"
+    state = torch.load(RunStore(tmp_path / "runs").model_path(result.run_id), weights_only=True)
+    assert set(state) == set(result.model.state_dict())
+
+
+def test_probes_feature_maps_and_histograms(mnist_root, tmp_path):
+    from cnn_tui.data import load_arrays
+    from cnn_tui.data.device import normalize
+    from cnn_tui.train.build import build_model
+    from cnn_tui.train.probes import feature_maps, weight_histograms
+    model = build_model(get_template("beginner"))
+    images = normalize(torch.from_numpy(load_arrays(mnist_root).test_images[:4].copy()))
+    maps = feature_maps(model, images, 0)
+    assert maps.shape == (4, 8, 26, 26)
+    assert feature_maps(model, images, 6).shape == (4, 400)
+    hist = weight_histograms(model, bins=10)
+    assert set(hist) == {"0:conv2d", "3:conv2d", "7:dense", "10:dense"}
+    assert sum(hist["0:conv2d"]["counts"]) == hist["0:conv2d"]["count"] == 80
+    with pytest.raises(IndexError):
+        feature_maps(model, images, 99)
+
+
+def _linear_deep() -> Architecture:
+    """No activations: with SGD at lr 10 the product of weights explodes to inf, then NaN."""
+    return Architecture.from_dict({"name": "diverges", "layers": [
+        {"type": "flatten"}, {"type": "dense", "units": 256}, {"type": "dense", "units": 256},
+        {"type": "dense", "units": 10}]})
+
+
+def test_nan_loss_fails_clearly_and_keeps_the_last_good_checkpoint(mnist_root, tmp_path):
+    events = []
+    result = train(_linear_deep(), {"epochs": 2, "val_size": 100, "optimizer": "sgd",
+                                    "learning_rate": 10.0, "momentum": 0.9},
+                   RunOptions(data_dir=mnist_root, runs_dir=tmp_path, limit_train=1000,
+                              limit_test=100, progress_every=4), callbacks=[events.append])
+    assert result.status == "failed"
+    assert "loss became nan" in result.message or "loss became inf" in result.message
+    assert "lower learning rate" in result.message
+    record = RunStore(tmp_path).get(result.run_id)
+    assert record.status == "failed" and record.message == result.message
+    state = ckpt.load(RunStore(tmp_path).checkpoint_path(result.run_id))
+    assert state["epoch"] == 0  # the good checkpoint from before the divergence
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+    assert type(events[-1]).__name__ == "RunEnd" and events[-1].status == "failed"
+
+
+def test_early_stopping_restores_the_best_weights(mnist_root, tmp_path):
+    """200 training images overfit quickly: validation loss turns up and patience 2 stops it."""
+    from cnn_tui.data import load_arrays
+    from cnn_tui.data.device import to_device
+    from cnn_tui.train.evaluate import evaluate_split
+    arch = Architecture.from_dict({"name": "overfit", "layers": [
+        {"type": "flatten"}, {"type": "dense", "units": 256, "activation": "relu"},
+        {"type": "dense", "units": 10}]})
+    config = {"epochs": 60, "val_size": 500, "learning_rate": 0.003, "early_stopping": 2,
+              "monitor": "val_loss", "batch_size": 50, "seed": 1}
+    result = train(arch, config, RunOptions(data_dir=mnist_root, runs_dir=tmp_path,
+                                            limit_train=200, limit_test=200))
+    assert result.status == "finished"
+    assert len(result.epochs) < 60 and "early stopping" in result.message
+    losses = [e["val_loss"] for e in result.epochs]
+    best = min(range(len(losses)), key=losses.__getitem__)
+    assert best == len(losses) - 3  # two epochs without improvement after the best one
+    data = to_device(load_arrays(mnist_root), "cpu", val_size=500, seed=1, limit_train=200)
+    restored = evaluate_split(result.model, data.val)
+    assert restored["loss"] == pytest.approx(losses[best], rel=1e-4)
+
+
+def test_stop_from_another_thread_saves_and_reports_stopped(mnist_root, tmp_path):
+    control = Control()
+
+    def stop_at_step_10(event):
+        if type(event).__name__ == "BatchEnd" and event.step == 10:
+            control.stop()
+
+    result = train(get_template("beginner"), {"epochs": 2, "val_size": 100},
+                   RunOptions(data_dir=mnist_root, runs_dir=tmp_path, limit_train=1280,
+                              limit_test=100, progress_every=5),
+                   callbacks=[stop_at_step_10], control=control)
+    assert result.status == "stopped" and "--resume" in result.message
+    state = ckpt.load(RunStore(tmp_path).checkpoint_path(result.run_id))
+    assert state["epoch"] == 0 and state["step"] == 10 and state["partial"]["seen"] == 640
+    assert RunStore(tmp_path).get(result.run_id).status == "stopped"
+
+
+def test_invalid_architecture_and_bad_settings_are_refused_before_training(mnist_root, tmp_path):
+    bad = Architecture.from_dict({"name": "too deep", "layers": [
+        {"type": "conv2d", "filters": 4, "kernel_size": 11}, {"type": "conv2d", "filters": 4, "kernel_size": 11},
+        {"type": "conv2d", "filters": 4, "kernel_size": 11}, {"type": "flatten"},
+        {"type": "dense", "units": 10}]})
+    with pytest.raises(TrainingError, match="cannot train 'too deep': layer"):
+        train(bad, {}, RunOptions(data_dir=mnist_root, runs_dir=tmp_path))
+    with pytest.raises(Exception, match="learning_rate"):
+        train(get_template("beginner"), {"learning_rate": -1}, RunOptions(data_dir=mnist_root,
+                                                                          runs_dir=tmp_path))
+    assert RunStore(tmp_path).list_runs() == []
+
+
+def test_lr_multipliers_and_schedules():
+    from cnn_tui.train.build import build_model
+    from cnn_tui.train.optim import LrSchedule, make_optimizer
+    arch = get_template("beginner")
+    arch.layers[0].params["lr_mult"] = 0.0  # frozen
+    arch.layers[3].params["lr_mult"] = 0.1
+    model = build_model(arch)
+    opt = make_optimizer(model, arch, {**arch.training_config(), "learning_rate": 0.01})
+    groups = {g["lr_mult"]: g for g in opt.param_groups}
+    assert set(groups) == {0.1, 1.0}
+    assert {id(p) for p in groups[0.1]["params"]} == {id(p) for p in model.layers[3].parameters()}
+    assert not any(p.requires_grad for p in model.layers[0].parameters())
+    sched = LrSchedule({"schedule": "onecycle"}, epochs=10)
+    assert sched.factor(0) == pytest.approx(1 / 25) and sched.factor(2.5) == pytest.approx(1.0)
+    assert sched.factor(10) < 1e-4
+    step = LrSchedule({"schedule": "step", "step_size": 2, "gamma": 0.5}, epochs=10)
+    assert [step.factor(e) for e in (0, 1.9, 2, 4)] == [1, 1, 0.5, 0.25]
+    warm = LrSchedule({"schedule": "cosine", "warmup_epochs": 2}, epochs=10)
+    assert warm.factor(1.0) == pytest.approx(0.5 * 0.5 * (1 + math.cos(math.pi * 0.1)))
+    plateau = LrSchedule({"schedule": "plateau", "step_size": 2, "gamma": 0.1}, epochs=10)
+    for metric in (1.0, 0.9, 0.95, 0.95):
+        plateau.observe(metric)
+    assert plateau.factor(5) == pytest.approx(0.1)
+    assert step.apply(opt, 2) == 0.5
+    assert groups[0.1]["lr"] == pytest.approx(0.01 * 0.1 * 0.5)
+    assert groups[1.0]["lr"] == pytest.approx(0.01 * 0.5)
