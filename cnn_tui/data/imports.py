@@ -1,7 +1,8 @@
 """Bring MNIST in from what people already have: IDX files, Keras' mnist.npz, mnist.pkl.gz.
 
 Whatever the source, the four IDX byte strings are rebuilt and checked against MNIST's md5
-values before anything is written, then installed atomically into `<cache>/MNIST/raw`.
+values before anything is written, then installed atomically into `<cache>/MNIST/raw`
+(extracted, as torchvision leaves them: reading them back is then a plain file read).
 
 A pickle is code, so the classic `mnist.pkl.gz` is read with a restricted unpickler that can
 build numpy arrays and nothing else (no os.system, no builtins, no codecs).
@@ -9,7 +10,6 @@ build numpy arrays and nothing else (no os.system, no builtins, no codecs).
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import pickle
@@ -23,8 +23,6 @@ from cnn_tui.data.mnist import FILES, check_bytes, file_in, idx_bytes, raw_dir, 
 from cnn_tui.errors import DataError
 
 Progress = Callable[[str], None] | None
-# Rewritten files: gzip level 6 is 2% larger than -9 on MNIST and ten times faster to write.
-GZIP_LEVEL = 6
 # The classic pickle is 220 MB of float32; refuse anything far larger.
 PICKLE_LIMIT = 400_000_000
 # The only globals an ndarray pickle needs (numpy 1.x and 2.x spell the module differently).
@@ -95,7 +93,7 @@ def arrays_to_blobs(train_x: Any, train_y: Any, test_x: Any, test_y: Any, where:
                 raise DataError(f"{where}: {label} have shape {array.shape}, not [N, 28, 28]")
         elif array.ndim != 1:
             raise DataError(f"{where}: {label} have shape {array.shape}, not [N]")
-        blob = idx_bytes(array.astype(np.uint8))
+        blob = idx_bytes(array.astype(np.uint8, copy=False))
         check_bytes(key, blob, f"{where} ({label})")
         blobs[key] = blob
     return blobs
@@ -115,12 +113,14 @@ def blobs_from_pickle(data: bytes, where: str) -> dict[str, bytes]:
         raise DataError(f"{where}: not the classic MNIST pickle (expected numeric arrays)")
 
     def pixels(x: np.ndarray) -> np.ndarray:
-        if x.dtype.kind == "f":
-            x = np.round(x * 256)  # stored as uint8/256 in float32: exact
-            if not np.isfinite(x).all():
-                raise DataError(f"{where}: pixel values are not finite")
-            x = np.clip(x, -1, 256).astype(np.int16)  # out-of-range stays out of range
-        return x
+        if x.dtype.kind != "f":
+            return x
+        y = np.multiply(x, 256, dtype=np.float32)  # stored as uint8/256 in float32: exact
+        np.rint(y, out=y)
+        low, high = y.min(), y.max()
+        if not (0 <= low and high <= 255):  # NaN fails both comparisons
+            raise DataError(f"{where}: pixel values fall outside 0..1")
+        return y.astype(np.uint8)
 
     return arrays_to_blobs(np.concatenate([pixels(tx), pixels(vx)]), np.concatenate([ty, vy]),
                            pixels(sx), sy, where)
@@ -153,26 +153,26 @@ def _idx_folder(path: Path) -> Path | None:
     return None
 
 
-def blobs_from_idx(folder: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Verified IDX bytes from a folder, plus the clean `.gz` bytes to reuse as they are."""
-    blobs, gz = {}, {}
+def blobs_from_idx(folder: Path) -> dict[str, bytes]:
+    """Verified IDX bytes (uncompressed) from a folder of the four files, `.gz` or not."""
+    blobs = {}
     for key, (name, size, _) in FILES.items():
         path = file_in(folder, name)
         assert path is not None
-        data, packed = read_file(path, size)
+        data = read_file(path, size)
         check_bytes(key, data, str(path))
         blobs[key] = data
-        if packed is not None:
-            gz[key] = packed
-    return blobs, gz
+    return blobs
 
 
 def install(blobs: dict[str, bytes], dest_root: str | Path | None = None,
-            gz: dict[str, bytes] | None = None, progress: Progress = None) -> Path:
-    """Write the four verified files as `<dest>/MNIST/raw/<name>.gz`, each atomically.
+            progress: Progress = None) -> Path:
+    """Write the four verified files as `<dest>/MNIST/raw/<name>`, each atomically.
 
-    Every blob is checked again first, so nothing unverified lands in the cache; stale
-    extracted copies (which would be read in preference) are removed.
+    Every blob is checked again first, so nothing unverified lands in the cache. The files are
+    stored extracted, as torchvision leaves them: 55 MB that load in a tenth of the time of the
+    `.gz` (and install in a fraction of a second instead of seconds of gzip). Older `.gz`
+    copies beside them are removed so one folder never holds two different versions.
     """
     root = Path(dest_root).expanduser() if dest_root else locations.cache_dir()
     for key in FILES:
@@ -182,20 +182,17 @@ def install(blobs: dict[str, bytes], dest_root: str | Path | None = None,
     try:
         raw.mkdir(parents=True, exist_ok=True)
         for key, (name, _, _) in FILES.items():
-            _say(progress, f"writing {name}.gz")
-            packed = (gz or {}).get(key) or gzip.compress(blobs[key], GZIP_LEVEL, mtime=0)
+            _say(progress, f"writing {raw / name}")
             fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.", suffix=".tmp")
-            temps.append((Path(tmp), raw / f"{name}.gz"))
+            temps.append((Path(tmp), raw / name))
             with os.fdopen(fd, "wb") as handle:
-                handle.write(packed)
+                handle.write(blobs[key])
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache is ordinary readable data
         for tmp, final in temps:
             os.replace(tmp, final)
-            stale = final.with_suffix("")
-            if stale.is_file():
-                stale.unlink()
+            final.with_name(f"{final.name}.gz").unlink(missing_ok=True)
     except OSError as exc:
         raise DataError(f"cannot write MNIST into {raw}: {exc.strerror or exc}") from None
     finally:
@@ -210,14 +207,13 @@ def import_path(path: str | Path, dest_root: str | Path | None = None,
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    gz: dict[str, bytes] = {}
     if path.is_dir():
         folder = _idx_folder(path)
         if folder is None:
             names = ", ".join(n for n, _, _ in FILES.values())
             raise DataError(f"{path}: holds no complete MNIST IDX set ({names}, .gz or not)")
         _say(progress, f"verifying IDX files in {folder}")
-        blobs, gz = blobs_from_idx(folder)
+        blobs = blobs_from_idx(folder)
     elif path.suffix == ".npz":
         _say(progress, f"reading {path}")
         blobs = blobs_from_npz(path)
@@ -229,7 +225,7 @@ def import_path(path: str | Path, dest_root: str | Path | None = None,
         return import_path(path.parent, dest_root, progress)
     else:
         raise DataError(f"{path}: not an MNIST source (IDX folder, mnist.npz or mnist.pkl.gz)")
-    return install(blobs, dest_root, gz, progress)
+    return install(blobs, dest_root, progress)
 
 
 def read_pickle_file(path: Path) -> bytes:

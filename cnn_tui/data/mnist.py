@@ -118,8 +118,8 @@ def find_mnist(data_dir: str | Path | None = None) -> Path:
     raise DataError(f"MNIST not found (looked in {'; '.join(looked)}): {FIX}")
 
 
-def gunzip(data: bytes, limit: int, path: str | Path) -> tuple[bytes, bool]:
-    """Decompress at most `limit` + 1 bytes (a bad file cannot fill memory); (bytes, clean)."""
+def gunzip(data: bytes, limit: int, path: str | Path) -> bytes:
+    """Decompress at most `limit` + 1 bytes (a bad file cannot fill memory)."""
     inflater = zlib.decompressobj(wbits=31)
     try:
         out = inflater.decompress(data, limit + 1)
@@ -127,19 +127,16 @@ def gunzip(data: bytes, limit: int, path: str | Path) -> tuple[bytes, bool]:
         raise DataError(f"{path}: not a readable gzip file ({exc}); {REPLACE}") from None
     if len(out) <= limit and not inflater.eof:
         raise DataError(f"{path}: truncated gzip file ({len(out):,} of {limit:,} bytes); {REPLACE}")
-    return out, inflater.eof and not inflater.unused_data and not inflater.unconsumed_tail
+    return out
 
 
-def read_file(path: Path, expected_size: int) -> tuple[bytes, bytes | None]:
-    """The uncompressed bytes of an IDX file, and its gzip bytes when it was a clean `.gz`."""
+def read_file(path: Path, expected_size: int) -> bytes:
+    """The uncompressed bytes of an IDX file, `.gz` or not (sizes are checked by the caller)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if path.name.endswith(".gz"):
-        out, clean = gunzip(data, expected_size, path)
-        return out, (data if clean else None)
-    return data, None
+    return gunzip(data, expected_size, path) if path.name.endswith(".gz") else data
 
 
 def check_bytes(key: str, data: bytes, where: str, md5: bool = True) -> None:
@@ -222,7 +219,7 @@ def load_arrays(data_dir: str | Path | None = None, verify: bool = True) -> Mnis
             return hit[0]
         arrays = {}
         for name_key, path in files.items():
-            data, _ = read_file(path, FILES[name_key][1])
+            data = read_file(path, FILES[name_key][1])
             check_bytes(name_key, data, str(path), md5=verify)
             arrays[name_key] = parse_idx(data, str(path))
         result = MnistArrays(root=root, **arrays)
@@ -246,7 +243,7 @@ def verify(root: Path) -> list[tuple[str, bool, str]]:
             report.append((name, False, f"missing from {raw}"))
             continue
         try:
-            data, _ = read_file(path, size)
+            data = read_file(path, size)
             check_bytes(key, data, path.name)
         except DataError as err:
             detail = str(err).split("; replace")[0]
