@@ -216,7 +216,8 @@ def write_file(arch: Architecture, path: str | Path) -> None:
     if path.is_dir():
         raise CnnTuiError(f"{shown}: cannot write: it is a folder")
     if not parent.is_dir():
-        raise CnnTuiError(f"{shown}: cannot write: folder {str(parent)!r} does not exist")
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise CnnTuiError(f"{shown}: cannot write: {str(parent)!r} {what}")
     tmp = parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
