@@ -315,15 +315,14 @@ class _Walker:
                 what = "channel" if st.rank == 3 else "feature"
                 param_formula = f"2 x {st.width} {what}s (scale, shift) = {params:,}"
         elif t == "flatten":
-            if st.rank == 1:
-                if st.flattened:
-                    self.issue("double-flatten", "error", row,
-                               "the data is already flat (a flatten came before); "
-                               "remove this one")
-                else:
-                    self.issue("flatten-redundant", "hint", row,
-                               f"{st.vector_by} already gives a vector; this flatten does nothing")
-            else:
+            if st.flattened:
+                self.issue("double-flatten", "error", row,
+                           "a flatten came before on this path, so the data is already flat; "
+                           "remove one of them")
+            elif st.rank == 1:
+                self.issue("flatten-redundant", "hint", row,
+                           f"{st.vector_by} already gives a vector; this flatten does nothing")
+            if st.rank == 3:
                 if st.width is not None and st.hw is not None:
                     c, (h, w) = st.width, st.hw
                     out.width = c * h * w
@@ -388,6 +387,10 @@ class _Walker:
                            f"block); the block's output must stay a [C, H, W] map to be added "
                            f"to its input")
             out = _State(3, None, None, end.rf, end.jump)
+        if st.rank == 1:  # the error is reported; carry on as the vector it was
+            out = st.copy()
+            out.width = None
+        if st.rank == 1 or end.rank == 1:
             return out, params, macs, formula, param_formula, projection, proj_stride
         a, b = start.shape(), end.shape()
         if st.rank == 3 and a is not None and b is not None:
