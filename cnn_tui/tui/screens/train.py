@@ -1,0 +1,390 @@
+"""The Train screen: settings, start / pause / stop / resume, and the run drawn live.
+
+The architecture comes from `app.document` (the one being edited in Build); the form starts
+from its `training` section. Training runs in a thread worker (`TrainingWorkerMixin`); the
+engine's events arrive as messages (`cnn_tui.tui.messages`) at a bounded rate, the progress
+line is updated on each, and the two plotext charts are redrawn at most `CHART_HZ` times a
+second, so drawing never competes with the trainer for long.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from cnn_tui.tui import messages as M
+from cnn_tui.tui.training_worker import (ProgressRelay, TrainingHistory, TrainingWorkerMixin,
+                                         TrainRequest)
+from cnn_tui.tui.widgets.training_form import TrainingForm
+
+CHART_HZ = 2.0
+EPOCH_COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time",
+                 "img/s", "best")
+RESUMABLE = ("stopped", "interrupted")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "--:--"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def fmt_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def start_blocker(arch, form_errors: dict[str, str]) -> str | None:
+    """Why a run cannot start now (the first architecture error or refused setting), or None."""
+    from cnn_tui.spec.analysis import analyze
+    errors = analyze(arch).errors()
+    if errors:
+        first = errors[0]
+        where = f"layer {first.row + 1}: " if first.row is not None else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"the architecture has errors: {where}{first.message}{more}"
+    if tuple(arch.input) != (1, 28, 28) or arch.classes != 10:
+        return f"MNIST needs input [1, 28, 28] and 10 classes, not {list(arch.input)} and {arch.classes}"
+    if form_errors:
+        return next(iter(form_errors.values()))
+    return None
+
+
+class TrainScreen(TrainingWorkerMixin, Screen):
+    """Train the document's architecture; `s` start, `space` pause, `x` stop, `r` resume."""
+
+    CSS_PATH = Path(__file__).with_name("train.tcss")
+    HELP = ("Train: `s` starts a run with the settings on the left (blocked, with the reason, "
+            "while the architecture has errors), `space` pauses and resumes, `x` stops after "
+            "the current step (it asks first; the run can be resumed), `r` resumes the last "
+            "stopped or interrupted run, `f` hides the settings to give the charts room.")
+    BINDINGS = [
+        Binding("s", "start", "Start", id="train.start"),
+        Binding("space", "pause", "Pause/resume", id="train.pause"),
+        Binding("x", "stop", "Stop", id="train.stop"),
+        Binding("r", "resume_run", "Resume run", id="train.resume"),
+        Binding("f", "toggle_form", "Settings", id="train.form"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history = TrainingHistory()
+        self.relay: ProgressRelay | None = None
+        self.control = None
+        self.worker: Worker | None = None
+        self.run_id: str | None = None
+        self.state = "idle"  # idle, starting, running, paused, stopping, finished, stopped, failed
+        self.last_message = ""
+        self.result = None  # the engine's RunResult once the worker returns
+        self._charts_dirty = False
+        self._filled_from: dict | None = None
+        self._run_limits: dict[str, dict] = {}  # run id -> the limits it was started with
+        self._ips: float | None = None
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        from cnn_tui.tui.widgets.charts import AccuracyChart, LossChart
+        config = self._arch_config()
+        self._filled_from = config
+        yield Header()
+        with Horizontal(id="train-body"):
+            with Vertical(id="train-side"):
+                yield Static("settings", classes="pane-title")
+                yield TrainingForm(config, id="train-form")
+            with Vertical(id="train-main"):
+                yield Static("", id="train-status")
+                with Horizontal(id="train-progress-row"):
+                    yield ProgressBar(total=None, show_eta=False, id="train-progress")
+                    yield Static("", id="train-progress-text")
+                yield Static("", id="train-device")
+                with Horizontal(id="train-charts"):
+                    yield LossChart(id="loss-chart")
+                    yield AccuracyChart(id="acc-chart")
+                table = DataTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
+                yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#epoch-table", DataTable)
+        table.add_columns(*EPOCH_COLUMNS)
+        self.set_interval(1.0 / CHART_HZ, self._redraw_charts)
+        self._show_status()
+
+    def on_screen_resume(self) -> None:
+        """Back from Build: refill the form if the architecture's training section changed."""
+        config = self._arch_config()
+        if not self.busy and config != self._filled_from:
+            self._filled_from = config
+            self.query_one(TrainingForm).set_config(config)
+        self._show_status()
+
+    def on_unmount(self) -> None:
+        if self.control is not None and self.busy:
+            self.control.stop()  # never leave a trainer running with nobody watching
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def document(self):
+        return self.app.document  # type: ignore[attr-defined]
+
+    def _arch_config(self) -> dict:
+        return self.document.arch.training_config()
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.state in (WorkerState.PENDING,
+                                                                 WorkerState.RUNNING)
+
+    def _show_status(self, note: str | None = None) -> None:
+        if note is not None:
+            self.last_message = note
+        arch = self.document.arch
+        parts = [f"[b]{arch.name}[/b]", f"state: [b]{self.state}[/b]"]
+        if self.run_id:
+            parts.append(f"run {self.run_id}")
+        line = " · ".join(parts)
+        if self.last_message:
+            line += f"\n{self.last_message}"
+        self.query_one("#train-status", Static).update(line)
+
+    # ------------------------------------------------------------------ actions
+    def action_start(self) -> None:
+        if self.busy:
+            self.notify("a run is already going: x stops it", severity="warning")
+            return
+        form = self.query_one(TrainingForm)
+        reason = start_blocker(self.document.arch, form.errors)
+        if reason:
+            self._show_status(f"[b]cannot start:[/b] {reason}")
+            self.notify(reason, title="Cannot start", severity="error")
+            return
+        limits = form.limits()
+        self._launch(self.document.arch, form.values(), limits, resume=None)
+
+    def action_resume_run(self) -> None:
+        if self.busy:
+            self.notify("a run is already going", severity="warning")
+            return
+        run_id = self._resumable_run()
+        if run_id is None:
+            self._show_status("nothing to resume: no stopped or interrupted run")
+            self.notify("no stopped or interrupted run to resume", severity="warning")
+            return
+        limits = self._run_limits.get(run_id) or self.query_one(TrainingForm).limits()
+        self._launch(None, {}, limits, resume=run_id)
+
+    def _resumable_run(self) -> str | None:
+        from cnn_tui.runs.store import RunStore
+        store = RunStore()
+        if self.run_id and self.state in RESUMABLE:
+            return self.run_id
+        try:
+            for record in store.list_runs(with_epochs=False):
+                if record.status in RESUMABLE:
+                    return record.id
+        except Exception:  # an unreadable store means nothing to resume here
+            return None
+        return None
+
+    def _launch(self, arch, config: dict, limits: dict, resume: str | None) -> None:
+        from cnn_tui.train.control import Control
+        self.history = TrainingHistory()
+        self.relay = ProgressRelay(self.post_message, self.history)
+        self.control = Control()
+        self.result = None
+        self._ips = None
+        self.run_id = resume
+        self.state = "starting"
+        options = {"limit_train": limits.get("limit_train"), "limit_test": limits.get("limit_test"),
+                   "resume": resume}
+        self._pending_limits = dict(limits)
+        table = self.query_one("#epoch-table", DataTable)
+        table.clear()
+        for chart in self.query("#loss-chart, #acc-chart"):
+            chart.set_history(self.history)
+        bar = self.query_one("#train-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        self.query_one("#train-progress-text", Static).update("loading data and model…")
+        self._show_status("resuming " + resume if resume else "starting…")
+        self.query_one(TrainingForm).disabled = True
+        self.query_one("#epoch-table").focus()
+        self.worker = self.run_training(TrainRequest(arch, config, options, self.control, self.relay))
+
+    def action_pause(self) -> None:
+        if not self.busy or self.control is None or self.state == "stopping":
+            return
+        if self.control.paused:
+            self.control.resume()
+            self.state = "running"
+            self._show_status("resumed")
+        else:
+            self.control.pause()
+            self.state = "paused"
+            self._show_status("paused after the current step: space resumes")
+
+    def action_stop(self) -> None:
+        if not self.busy or self.control is None:
+            return
+        from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+        question = ("Stop this run after the current step? A checkpoint is saved; "
+                    "`r` resumes it later.")
+        self.app.push_screen(
+            ChoiceDialog("Stop training", question, [("y", "Stop", "stop"), ("n", "Keep going", "cancel")]),
+            self._stop_answered)
+
+    def _stop_answered(self, answer: str | None) -> None:
+        if answer == "stop":
+            self.stop_training()
+
+    def stop_training(self) -> None:
+        """Ask the trainer to stop (no question asked): used after confirming and on quit."""
+        if self.control is not None and self.busy:
+            self.control.stop()
+            self.state = "stopping"
+            self._show_status("stopping after the current step…")
+
+    def action_toggle_form(self) -> None:
+        side = self.query_one("#train-side")
+        side.display = not side.display
+
+    # ------------------------------------------------------------------ engine messages
+    def on_training_started(self, message: M.TrainingStarted) -> None:
+        ev = message.event
+        self.run_id = ev.run_id
+        self._run_limits[ev.run_id] = getattr(self, "_pending_limits", {})
+        if self.state == "starting":
+            self.state = "running"
+        if self.control is not None and self.control.paused:
+            self.state = "paused"
+        what = f"resumed at epoch {ev.start_epoch + 1}" if ev.start_epoch else "started"
+        self._show_status(f"{what}: {ev.train_size:,} training, {ev.val_size:,} validation, "
+                          f"{ev.test_size:,} test images · {ev.params:,} parameters · "
+                          f"batch {ev.batch_size}")
+        self._show_device()
+
+    def on_batch_progress(self, message: M.BatchProgress) -> None:
+        ev = message.event
+        start = self.history.start
+        epochs = start.epochs if start else ev.epoch
+        first = start.start_epoch if start else 0
+        total = max(1, (epochs - first) * ev.steps)
+        done = (ev.epoch - 1 - first) * ev.steps + ev.step
+        self.query_one("#train-progress", ProgressBar).update(total=total, progress=done)
+        self._ips = ev.images_per_s if self._ips is None else 0.7 * self._ips + 0.3 * ev.images_per_s
+        batch = (start.batch_size if start and start.batch_size else 0) or \
+            max(1, ev.seen // max(ev.step, 1))
+        remaining = (total - done) * batch
+        eta = remaining / self._ips if self._ips else None
+        self.query_one("#train-progress-text", Static).update(
+            f"epoch {ev.epoch}/{epochs} · step {ev.step}/{ev.steps} · "
+            f"{ev.images_per_s:,.0f} img/s · ETA {fmt_duration(eta)} · lr {ev.lr:.3g} · "
+            f"loss {ev.loss:.4f} · acc {100 * ev.acc:.1f}%")
+        self._charts_dirty = True
+
+    def on_epoch_finished(self, message: M.EpochFinished) -> None:
+        ev = message.event
+        table = self.query_one("#epoch-table", DataTable)
+        table.add_row(str(ev.epoch), _num(ev.train_loss), _pct(ev.train_acc), _num(ev.val_loss),
+                      _pct(ev.val_acc), f"{ev.lr:.3g}", fmt_duration(ev.seconds),
+                      f"{ev.images_per_s:,.0f}", "*" if ev.best else "")
+        table.move_cursor(row=table.row_count - 1)
+        self._charts_dirty = True
+
+    def on_evaluation_ready(self, message: M.EvaluationReady) -> None:
+        ev = message.event
+        self._show_status(f"test accuracy {_pct(ev.test_acc)} (loss {ev.test_loss:.4f}) · "
+                          f"3 opens Analyze")
+
+    def on_device_stats_update(self, message: M.DeviceStatsUpdate) -> None:
+        self._show_device()
+
+    def on_training_log(self, message: M.TrainingLog) -> None:
+        ev = message.event
+        severity = {"warning": "warning", "error": "error"}.get(ev.level, "information")
+        self.notify(ev.message, severity=severity, timeout=6)
+
+    def on_training_finished(self, message: M.TrainingFinished) -> None:
+        ev = message.event
+        self.run_id = ev.run_id
+        self.state = ev.status
+        self._charts_dirty = True
+        self._redraw_charts()
+        if ev.status == "finished":
+            test = f" · test accuracy {_pct(ev.test_acc)}" if ev.test_acc is not None else ""
+            note = f"finished in {fmt_duration(ev.seconds)}{test} · 3 opens Analyze"
+        elif ev.status == "stopped":
+            note = (ev.message or "stopped") + " · r resumes"
+        else:
+            note = f"[b]failed:[/b] {ev.message}"
+        self._show_status(note)
+        self._release_form()
+
+    def on_training_failed(self, message: M.TrainingFailed) -> None:
+        self.state = "failed"
+        self._show_status(f"[b]failed:[/b] {message.message}")
+        self.notify(message.message, title="Training failed", severity="error", timeout=10)
+        self._release_form()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.worker:
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.result = event.worker.result
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            if self.state in ("starting", "running", "paused", "stopping"):
+                self.state = "failed" if event.state == WorkerState.ERROR else "stopped"
+                self._show_status()
+            self._release_form()
+
+    def _release_form(self) -> None:
+        self.query_one(TrainingForm).disabled = False
+
+    # ------------------------------------------------------------------ drawing
+    def _show_device(self) -> None:
+        start = self.history.start
+        if start is None:
+            return
+        text = f"device: {start.device} · {start.device_name}"
+        stats = self.history.device_stats
+        if stats is not None:
+            text += (f" · memory {fmt_bytes(stats.memory_current)} "
+                     f"(peak {fmt_bytes(stats.memory_peak)})")
+        self.query_one("#train-device", Static).update(text)
+
+    def _redraw_charts(self) -> None:
+        if not self._charts_dirty:
+            return
+        self._charts_dirty = False
+        for chart in self.query("#loss-chart, #acc-chart"):
+            chart.refresh()
+
+    # ------------------------------------------------------------------ for tests and the app
+    async def wait_until_idle(self, timeout: float = 120.0) -> bool:
+        """Wait for the training worker to end (tests, the app's quit); False on timeout."""
+        import asyncio
+        deadline = time.monotonic() + timeout
+        while self.busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return not self.busy

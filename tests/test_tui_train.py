@@ -1,0 +1,156 @@
+"""The Train screen driven through a real Textual pilot, training on a real MNIST subset.
+
+One test walks the whole path a user takes: start (with the form edited), pause, resume,
+stop (confirmed), resume the stopped run with `r` to the end, then open Analyze on that run
+and check its confusion matrix counts every test image once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.app import App
+
+from cnn_tui.spec.model import Layer
+from cnn_tui.spec.templates import beginner
+from cnn_tui.tui import messages as M
+from cnn_tui.tui.document import Document
+from cnn_tui.tui.training_worker import ProgressRelay
+from cnn_tui.tui.widgets.training_form import TrainingForm
+
+LIMIT_TRAIN, LIMIT_TEST = 2000, 500
+
+
+class TrainApp(App):
+    """The smallest host for the screen: an app with a `document`, like CnnTuiApp."""
+
+    def __init__(self, arch=None) -> None:
+        super().__init__()
+        self.document = Document(arch or beginner())
+
+    def on_mount(self) -> None:
+        from cnn_tui.tui.screens.train import TrainScreen
+        self.push_screen(TrainScreen())
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def subset_env(monkeypatch, mnist_root):
+    monkeypatch.setenv("CNN_TUI_DATA_DIR", str(mnist_root))
+    monkeypatch.setenv("CNN_TUI_LIMIT_TRAIN", str(LIMIT_TRAIN))
+    monkeypatch.setenv("CNN_TUI_LIMIT_TEST", str(LIMIT_TEST))
+
+
+def test_relay_bounds_batch_messages_and_keeps_every_point():
+    from cnn_tui.train.events import BatchEnd, EpochEnd
+
+    posted = []
+    now = [0.0]
+    relay = ProgressRelay(posted.append, min_interval=0.1, clock=lambda: now[0])
+    for step in range(1, 101):  # 100 batch events within 0.05 s of "time"
+        now[0] += 0.0005
+        relay(BatchEnd(1, step, 100, 0.5, 0.9, 1e-3, 1000.0, step * 64))
+    relay(EpochEnd(1, 1, 0.5, 0.9, 0.4, 0.91, 1e-3, 1.0, 1000.0, True))
+    batches = [m for m in posted if isinstance(m, M.BatchProgress)]
+    assert len(relay.history.batches) == 100  # the charts lose nothing
+    assert len(batches) == 2  # the first one, then the epoch's last step
+    assert batches[-1].event.step == 100 and batches[-1].points == 100
+    assert isinstance(posted[-1], M.EpochFinished)
+    assert batches[0].can_replace(batches[1])
+    assert not posted[-1].can_replace(batches[0])
+
+
+async def test_start_is_blocked_while_the_architecture_has_errors():
+    arch = beginner()
+    arch.layers.insert(0, Layer.make("dense", units=10))  # dense on an image: no flatten
+    app = TrainApp(arch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.worker is None and screen.state == "idle"
+        assert "cannot start" in screen.last_message
+        assert "architecture has errors" in screen.last_message
+
+
+async def test_invalid_setting_is_refused_in_place_and_blocks_start():
+    app = TrainApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        form = screen.query_one(TrainingForm)
+        assert form.values()["batch_size"] == 64  # from the Beginner file's training section
+        form.set_field("learning_rate", "-1")
+        await pilot.pause()
+        assert "learning_rate" in form.errors
+        assert form.values()["learning_rate"] == 0.001  # the last good value stays
+        error = screen.query_one("#error-learning_rate")
+        assert "must be > 0" in str(error.render()) and error.has_class("-shown")
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.worker is None and "learning_rate" in screen.last_message
+        form.set_field("learning_rate", "0.002")
+        await pilot.pause()
+        assert not form.errors and form.values()["learning_rate"] == 0.002
+
+
+async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
+    from cnn_tui.runs.store import RunStore
+    from cnn_tui.tui.screens.analyze import AnalyzeScreen
+    from cnn_tui.tui.widgets.confusion import ConfusionMatrix
+
+    app = TrainApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        form = screen.query_one(TrainingForm)
+        assert form.limits() == {"limit_train": LIMIT_TRAIN, "limit_test": LIMIT_TEST}
+        form.set_field("epochs", "1")
+        form.set_field("val_size", "500")
+        await pilot.pause()
+        await pilot.press("s", "space")  # start, and pause before the first step
+        await wait_for(pilot, lambda: screen.history.start is not None, what="run start")
+        assert screen.state == "paused" and screen.control.paused
+        await pilot.pause(0.3)
+        assert screen.history.batches == []  # paused: no step was taken
+        await pilot.press("space")
+        assert screen.state == "running"
+        await wait_for(pilot, lambda: screen.history.batches, what="first batch")
+        await pilot.press("space")  # pause again, then stop while paused: deterministic
+        assert screen.state == "paused"
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")  # confirm
+        assert await screen.wait_until_idle(60)
+        await pilot.pause()
+        assert screen.state == "stopped", screen.last_message
+        run_id = screen.run_id
+        assert RunStore().get(run_id).status == "stopped"
+        assert screen.history.epochs == []  # stopped inside the only epoch
+
+        await pilot.press("r")  # resume the stopped run to the end
+        await wait_for(pilot, lambda: screen.history.start is not None, what="resumed start")
+        assert screen.history.start.run_id == run_id
+        assert await screen.wait_until_idle(90)
+        await pilot.pause()
+        assert screen.state == "finished", screen.last_message
+        assert screen.history.evaluation is not None
+        assert screen.history.evaluation.test_acc > 0.6
+        table = screen.query_one("#epoch-table")
+        assert table.row_count == 1
+        assert "finished" in screen.last_message and "test accuracy" in screen.last_message
+
+        app.push_screen(AnalyzeScreen())
+        await pilot.pause()
+        analyze = app.screen
+        await wait_for(pilot, lambda: analyze.record is not None, what="analyze load")
+        assert analyze.record.id == run_id
+        matrix = analyze.query_one(ConfusionMatrix)
+        assert matrix.total == LIMIT_TEST
+        assert sum(sum(r) for r in analyze.record.evaluation["confusion_matrix"]) == LIMIT_TEST
