@@ -223,6 +223,16 @@ def test_write_is_atomic_and_keeps_the_mode(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json"]  # no temp file left
 
 
+def test_writing_through_a_symlink_keeps_the_link(tmp_path):
+    target = tmp_path / "real.json"
+    write_file(get_template("beginner"), target)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_file(get_template("advanced"), link)
+    assert link.is_symlink()
+    assert read_file(target).name == "Advanced"
+
+
 def test_new_files_follow_the_umask(tmp_path):
     old = os.umask(0o022)
     try:

@@ -212,6 +212,8 @@ def write_file(arch: Architecture, path: str | Path) -> None:
         data = dumps(arch).encode("utf-8")
     except UnicodeEncodeError:
         raise SpecError(shown, "the name holds characters that cannot be saved as UTF-8") from None
+    if path.is_symlink():  # replace the file the link points at, keep the link
+        path = Path(os.path.realpath(path))
     parent = path.parent
     if path.is_dir():
         raise CnnTuiError(f"{shown}: cannot write: it is a folder")
