@@ -1,0 +1,96 @@
+"""Choose a layer to add: the suggestions for this position first, marked so, then every type.
+
+Dismisses with `(type_name, params)` (the suggestion's parameters, or {} for the type's
+defaults) or None on escape. Suggested entries say why in one line, so picking one teaches
+the usual order (conv -> activation -> pool -> ... -> flatten -> dense).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from cnn_tui.spec.layers import LAYER_TYPES
+
+Choice = tuple[str, dict[str, Any]]
+SUMMARY_WIDTH = 48
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items() if v is not None)
+
+
+class LayerPicker(ModalScreen[Choice | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="picker.cancel"),
+        Binding("j", "cursor_down", show=False, id="picker.down"),
+        Binding("k", "cursor_up", show=False, id="picker.up"),
+    ]
+
+    DEFAULT_CSS = """
+    LayerPicker { align: center middle; }
+    LayerPicker > Vertical {
+        width: 90%; max-width: 96; height: 90%; max-height: 40;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    LayerPicker OptionList { height: 1fr; border: none; }
+    """
+
+    def __init__(self, title: str, suggestions: Sequence = ()) -> None:
+        super().__init__()
+        self._title = title
+        self._choices: dict[str, Choice] = {}
+        self._suggestions = list(suggestions)
+
+    def compose(self) -> ComposeResult:
+        options: list[Option | None] = []
+        for n, s in enumerate(self._suggestions):
+            if s.type not in LAYER_TYPES:
+                continue
+            key = f"suggested-{n}"
+            self._choices[key] = (s.type, dict(s.params or {}))
+            prompt = Text()
+            prompt.append("* suggested  ", style="bold")
+            prompt.append(LAYER_TYPES[s.type].title, style="bold")
+            if s.params:
+                prompt.append(f" ({_params_text(s.params)})")
+            prompt.append(f"\n    {s.reason}", style="italic")
+            options.append(Option(prompt, id=key))
+        if options:
+            options.append(None)
+        for name, kind in LAYER_TYPES.items():
+            key = f"type-{name}"
+            self._choices[key] = (name, {})
+            prompt = Text()
+            prompt.append(f"{kind.title:<14}", style="bold")
+            summary = kind.summary
+            if len(summary) > SUMMARY_WIDTH:  # one line per type keeps the list scannable
+                summary = summary[: SUMMARY_WIDTH - 1].rstrip() + "…"
+            prompt.append(f" {summary}")
+            options.append(Option(prompt, id=key))
+        with Vertical():
+            yield Label(Text(self._title, style="bold"))
+            yield OptionList(*options, id="picker-options")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self._choices.get(event.option_id or ""))
+
+    def action_cursor_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,1 @@
+"""Reusable widgets of the Build screen: the layer table, side panel, diagram and totals."""

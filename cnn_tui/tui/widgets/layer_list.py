@@ -1,0 +1,157 @@
+"""The Build screen's layer table: one row per layer, rebuilt from an Analysis in one frame.
+
+The row text is made by plain functions (`layer_row`, `settings_text`, ...) so the benchmark and
+the diagram can reuse them without a running app. The widget is a DataTable in row-cursor mode:
+it renders only the visible rows and keeps the cursor across rebuilds (`show(analysis, row)`).
+Rule markers carry their meaning in the symbol itself (x error, ! warning, ? hint), so they read
+the same in the monochrome theme; colour themes add the theme's error/warning/accent colour.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from cnn_tui.spec.analysis import Analysis, LayerInfo
+from cnn_tui.spec.layers import KEY_PARAMS, LAYER_TYPES
+from cnn_tui.spec.model import Layer
+
+MARKERS = {"error": "✗", "warning": "!", "hint": "?"}
+SEVERITY_ORDER = ("error", "warning", "hint")
+COLUMNS = ("", "#", "layer", "settings", "output", "params")
+
+
+def shape_str(shape: tuple[int, ...] | None) -> str:
+    """16x26x26 for maps, 10 for vectors, ? once the shape is unknown."""
+    return "?" if shape is None else "x".join(str(d) for d in shape)
+
+
+def count_str(n: int) -> str:
+    """An exact count with thousands separators: 27,562."""
+    return f"{n:,}"
+
+
+def short_count(n: float) -> str:
+    """A compact count for totals: 950, 27.6K, 1.23M, 4.1G."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            value = n / size
+            return f"{value:.3g}{unit}"
+    return f"{n:g}"
+
+
+def bytes_str(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def _num(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def settings_text(layer: Layer) -> str:
+    """The key parameters of a layer, short: '16 3x3 s1 valid +relu', '2x2 s2', '0.25'."""
+    p = layer.params
+    if layer.type == "conv2d":
+        k = p.get("kernel_size")
+        text = f"{p.get('filters')} {k}x{k} s{p.get('stride')} {p.get('padding')}"
+    elif layer.type in ("maxpool2d", "avgpool2d"):
+        k = p.get("pool_size")
+        stride = p.get("stride") or k
+        text = f"{k}x{k} s{stride} {p.get('padding')}"
+    elif layer.type == "dense":
+        text = str(p.get("units"))
+    elif layer.type == "residual":
+        n = len(layer.layers or ())
+        text = f"{n} inner layer{'s' if n != 1 else ''} + shortcut"
+    else:
+        names = KEY_PARAMS.get(layer.type, ())
+        text = " ".join(_num(p.get(n)) for n in names if p.get(n) is not None)
+    act = p.get("activation")
+    if act:
+        text += f" +{act}"
+    lr = p.get("lr_mult")
+    if lr is not None and lr != 1.0:
+        text += " frozen" if lr == 0 else f" lr x{lr:g}"
+    return text
+
+
+def worst_severity(analysis: Analysis, row: int) -> str | None:
+    found = {i.severity for i in analysis.issues_for(row)}
+    for severity in SEVERITY_ORDER:
+        if severity in found:
+            return severity
+    return None
+
+
+def layer_row(info: LayerInfo, severity: str | None) -> tuple[str, str, str, str, str, str]:
+    """The six cells of one row as plain text (marker, number, type, settings, output, params)."""
+    title = LAYER_TYPES[info.layer.type].title
+    indent = "  " * info.depth
+    return (
+        MARKERS.get(severity or "", " "),
+        str(info.number),
+        f"{indent}{'└ ' if info.depth else ''}{title}",
+        settings_text(info.layer),
+        shape_str(info.out_shape),
+        count_str(info.params) if info.params else "-",
+    )
+
+
+def table_rows(analysis: Analysis) -> list[tuple[str, str, str, str, str, str]]:
+    """Every row's cells as plain text (what the benchmark times besides the widget)."""
+    return [layer_row(info, worst_severity(analysis, info.row)) for info in analysis.rows]
+
+
+class LayerList(DataTable):
+    """The layer table; `show()` replaces all rows and puts the cursor back on `row`."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="build.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="build.up"),
+    ]
+
+    DEFAULT_CSS = """
+    LayerList { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._styles: dict[str, str] = {}
+
+    def on_mount(self) -> None:
+        for label in COLUMNS:
+            self.add_column(label, key=label or "marker")
+
+    def _severity_style(self, severity: str | None) -> str:
+        if severity is None:
+            return ""
+        variables = self.app.theme_variables
+        colour = {"error": variables.get("error"), "warning": variables.get("warning"),
+                  "hint": variables.get("accent")}[severity]
+        return f"bold {colour}" if colour else "bold"
+
+    def show(self, analysis: Analysis, row: int | None) -> None:
+        """Replace every row with `analysis`'s and keep the cursor on `row` (clamped)."""
+        cells = []
+        for info in analysis.rows:
+            severity = worst_severity(analysis, info.row)
+            text = layer_row(info, severity)
+            marker = Text(text[0], style=self._severity_style(severity))
+            broken = info.out_shape is None
+            cells.append((marker, text[1], Text(text[2]), Text(text[3]),
+                          Text(text[4], style="bold" if broken else ""),
+                          Text(text[5], justify="right")))
+        self.clear()
+        self.add_rows(cells)
+        if cells:
+            target = 0 if row is None else max(0, min(row, len(cells) - 1))
+            self.move_cursor(row=target, animate=False, scroll=True)
+
+    @property
+    def current_row(self) -> int | None:
+        """The cursor's row, or None when the list is empty."""
+        return self.cursor_row if self.row_count else None
