@@ -1,0 +1,355 @@
+"""The app shell: screens (modes), keys, themes, command palette, files, quit, autosave.
+
+One `Document` (`app.document`) holds the architecture being edited and its undo history;
+every screen reads it. Screens are Textual modes, so each keeps its state while another is
+shown: 1 Build, 2 Train, 3 Analyze, 4 Runs; F1 / ? help for whatever has focus.
+
+Nothing here imports torch: the first frame must not wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from cnn_tui import locations
+from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec import io as spec_io
+from cnn_tui.spec.model import Architecture
+from cnn_tui.tui import themes as theme_mod
+from cnn_tui.tui.autosave import Autosaver, read_autosave, same_architecture
+from cnn_tui.tui.commands import AppCommands
+from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+from cnn_tui.tui.document import Document
+from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
+from cnn_tui.tui.screens.placeholder import AnalyzeScreen, BuildStandIn, RunsScreen, TrainScreen
+
+try:
+    from cnn_tui.tui.screens.build import BuildScreen
+except ImportError:  # the editor lands separately; the shell must still start
+    BuildScreen = BuildStandIn  # type: ignore[misc,assignment]
+
+SCREEN_MODES = ("build", "train", "analyze", "runs")
+# One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
+SCREENS_GROUP = Binding.Group("Screens", compact=True)
+
+
+class CnnTuiApp(App[int]):
+    """`CnnTuiApp(arch, path)`: edit `arch` (Beginner template when None), saved to `path`."""
+
+    TITLE = "cnn-tui"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    COMMANDS = App.COMMANDS | {AppCommands}
+    MODES = {"build": BuildScreen, "train": TrainScreen, "analyze": AnalyzeScreen,
+             "runs": RunsScreen}
+    DEFAULT_MODE = "build"
+    BINDINGS = [
+        Binding("1", "switch_mode('build')", "Build", id="app.build", group=SCREENS_GROUP),
+        Binding("2", "switch_mode('train')", "Train", id="app.train", group=SCREENS_GROUP),
+        Binding("3", "switch_mode('analyze')", "Analyze", id="app.analyze", group=SCREENS_GROUP),
+        Binding("4", "switch_mode('runs')", "Runs", id="app.runs", group=SCREENS_GROUP),
+        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="F1/?"),
+        Binding("ctrl+s", "save", "Save", id="app.save", show=False),
+        Binding("ctrl+shift+s", "save_as", "Save as", id="app.save_as", show=False),
+        Binding("ctrl+o", "open", "Open", id="app.open", show=False),
+        Binding("e", "export", "Export", id="app.export", show=False),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, source_arch: Architecture | None = None, path: Path | None = None, *,
+                 theme: str | None = None, autosave_delay: float = 0.5,
+                 offer_autosave: bool = True) -> None:
+        super().__init__()
+        if source_arch is None:
+            from cnn_tui.spec.templates import get_template
+
+            source_arch = get_template("beginner")
+        self.document = Document(source_arch, Path(path) if path else None)
+        self.opened = source_arch
+        self.offer_autosave = offer_autosave
+        self.startup_problems: list[str] = []
+        self._reported_clashes: set[str] = set()
+        self.config = self._read_config()
+        self.theme_names = self._register_themes()
+        self.theme = self._starting_theme(theme)
+        self.autosaver = Autosaver(self, lambda: self.document.arch, delay=autosave_delay)
+        self.document.subscribe(self._document_changed)
+        self._update_title()
+
+    # -- start-up ---------------------------------------------------------------------------
+    def _read_config(self) -> dict:
+        config, problems = read_config(locations.config_file())
+        self.startup_problems += problems
+        return config
+
+    def _register_themes(self) -> list[str]:
+        for theme in theme_mod.BUILTIN_THEMES.values():
+            self.register_theme(theme)
+        names = list(theme_mod.BUILTIN_THEMES)
+        folders = [locations.bundled_themes_dir(), locations.user_themes_dir()]
+        user, problems = theme_mod.load_theme_dirs(folders)
+        for theme in user:
+            self.register_theme(theme)
+            names.append(theme.name)
+        self.startup_problems += [f"theme not loaded: {p}" for p in problems]
+        return names
+
+    def _starting_theme(self, requested: str | None) -> str:
+        """`--theme` wins, then NO_COLOR (monochrome), then config.toml, then cnn-dark."""
+        if requested:
+            return self._known_theme(requested, "--theme") or theme_mod.DEFAULT_THEME
+        if os.environ.get("NO_COLOR") is not None or self.no_color:
+            return "cnn-mono"
+        configured = self.config.get("theme")
+        if configured is not None:
+            if not isinstance(configured, str):
+                self.startup_problems.append(f"{locations.config_file()}: theme: must be a name")
+                return theme_mod.DEFAULT_THEME
+            return (self._known_theme(configured, f"{locations.config_file()}: theme")
+                    or theme_mod.DEFAULT_THEME)
+        return theme_mod.DEFAULT_THEME
+
+    def _known_theme(self, name: str, where: str) -> str | None:
+        resolved = theme_mod.resolve_name(name)
+        if resolved in self.theme_names:
+            return resolved
+        self.startup_problems.append(f"{where}: unknown theme {name[:40]!r} "
+                                     f"(known: {', '.join(self.theme_names)})")
+        return None
+
+    def on_mount(self) -> None:
+        classes = (type(self), *(s for s in self.MODES.values() if isinstance(s, type)))
+        shown = str(locations.config_file())
+        keymap, problems = parse_keys(self.config.get("keys"), shown, binding_ids(*classes))
+        self.startup_problems += problems
+        self.startup_problems += [f"{shown}: {p}" for p in key_conflicts(keymap, *classes)]
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in self.startup_problems:
+            self.notify(problem, severity="warning", timeout=10)
+        if self.offer_autosave:
+            self._offer_autosave()
+
+    def handle_bindings_clash(self, clashed_bindings, node) -> None:
+        """Textual calls this on every binding lookup: report each clash once.
+
+        Textual 8 also reports a binding declared with two keys ("f1,question_mark") as
+        clashing with itself once rebound; only bindings with different ids really clash.
+        """
+        if len({b.id or b.action for b in clashed_bindings}) < 2:
+            return
+        keys = ", ".join(sorted({b.key for b in clashed_bindings}))
+        if keys in self._reported_clashes:
+            return
+        self._reported_clashes.add(keys)
+        self.notify(f"{locations.config_file()}: keys: {keys} now does two things; "
+                    "the rebound key wins", severity="warning", timeout=10)
+
+    def _offer_autosave(self) -> None:
+        saved = read_autosave()
+        if saved is None or same_architecture(saved, self.opened):
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice == "restore":
+                self.document.apply(saved, "restore autosave")
+                self.notify(f"restored the autosaved {saved.name!r} (u undoes)")
+            elif choice == "discard":
+                self.autosaver.clear()
+
+        self.push_screen(ChoiceDialog(
+            "Unsaved work from last time",
+            f"An autosaved architecture {saved.name!r} ({len(saved.layers)} layers) differs "
+            "from what was opened. Restore it?",
+            [("r", "Restore", "restore"), ("d", "Discard", "discard"), ("escape", "Later", "later")],
+            cancel="later"), answer)
+
+    # -- document ---------------------------------------------------------------------------
+    def _document_changed(self) -> None:
+        self._update_title()
+        if self.document.dirty:
+            self.autosaver.schedule()
+        else:
+            self.autosaver.clear()  # the work is safe in its file (or untouched)
+
+    def _update_title(self) -> None:
+        doc = self.document
+        where = str(doc.path) if doc.path else "not saved yet"
+        self.sub_title = f"{doc.arch.name} ({where}){' *' if doc.dirty else ''}"
+
+    def build_screen(self):
+        """The Build screen instance (its mode is the default, so it always exists)."""
+        return self.get_screen_stack("build")[0]
+
+    # -- screens ----------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from cnn_tui.tui.screens.help import HelpScreen, gather_context
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(gather_context(self, self.screen)))
+
+    async def action_add_layer(self, type_name: str) -> None:
+        await self.switch_mode("build")
+        self.build_screen().action_add_layer_type(type_name)
+
+    async def action_load_template(self, name: str) -> None:
+        await self.switch_mode("build")
+        self.build_screen().action_load_template(name)
+
+    def action_set_theme(self, name: str) -> None:
+        self.theme = name
+        self.notify(f"theme: {name}", timeout=2)
+
+    async def action_start_training(self) -> None:
+        await self.switch_mode("train")
+        self.notify("Training from the app lands with issue 5; today run: cnn-tui train FILE "
+                    "(save first with ctrl+s).", severity="warning", timeout=8)
+
+    # -- files ------------------------------------------------------------------------------
+    def _default_save_path(self) -> str:
+        if self.document.path is not None:
+            return str(self.document.path)
+        stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.document.arch.name)
+        return str(Path.cwd() / f"{stem.strip('-').lower() or 'architecture'}.json")
+
+    def action_save(self, then=None) -> None:
+        if self.document.path is None:
+            self.action_save_as(then)
+        else:
+            self.save_to(self.document.path, then)
+
+    def action_save_as(self, then=None) -> None:
+        def chosen(text: str | None) -> None:
+            if not text:
+                return
+            path = Path(os.path.expanduser(text))
+            if not path.suffix:
+                path = path.with_suffix(".json")
+            if path.exists() and path != self.document.path:
+                self.push_screen(ChoiceDialog(
+                    "File exists", f"{path} exists. Replace it?",
+                    [("y", "Replace", "yes"), ("n", "Keep it", "cancel")]),
+                    lambda answer: answer == "yes" and self.save_to(path, then))
+                return
+            self.save_to(path, then)
+
+        self.push_screen(PathPrompt("Save architecture as", self._default_save_path()), chosen)
+
+    def save_to(self, path: Path, then=None) -> bool:
+        """Write the document to `path` atomically; a failure is a notification, not a loss."""
+        try:
+            spec_io.write_file(self.document.arch, path)
+        except CnnTuiError as err:
+            self.notify(str(err), severity="error", timeout=10)
+            return False
+        self.document.mark_saved(path)
+        self.notify(f"saved {path}", timeout=3)
+        if then is not None:
+            then()
+        return True
+
+    def action_open(self) -> None:
+        self.push_screen(PathPrompt("Open an architecture file or a share code", "",
+                                    "a .json file (native or browser-builder export), a cnn1: "
+                                    "share code, or template:NAME · tab completes"),
+                         self.open_source)
+
+    def action_import_browser(self) -> None:
+        self.push_screen(PathPrompt("Import a browser-builder export (JSON)", ""),
+                         self.open_source)
+
+    def open_source(self, text: str | None) -> bool:
+        """Load what the user typed; on error say so and leave the document as it was."""
+        if not text:
+            return False
+        expanded = os.path.expanduser(text)
+        try:
+            arch = spec_io.load_source(expanded)
+        except CnnTuiError as err:
+            self.notify(str(err), severity="error", timeout=10)
+            return False
+        path = Path(expanded)
+        native = path.is_file() and _is_native_file(path)
+        self.document.load(arch, path if native else None)
+        note = "" if native or not path.is_file() else " (imported: save writes a new file)"
+        self.notify(f"opened {arch.name!r}{note}; u undoes", timeout=4)
+        return True
+
+    def action_export(self) -> None:
+        from cnn_tui.tui.dialogs.export import ExportDialog, available_formats
+
+        def chosen(fmt) -> None:
+            if fmt is None:
+                return
+            if fmt.key == "share":
+                self.action_share_code()
+                return
+            base = Path(self._default_save_path())
+            default = base.with_suffix(fmt.suffix) if fmt.key != "json" else base
+            self.push_screen(PathPrompt(f"Export: {fmt.label}", str(default)),
+                             lambda text: text and self._export_to(fmt, Path(os.path.expanduser(text))))
+
+        self.push_screen(ExportDialog(available_formats()), chosen)
+
+    def _export_to(self, fmt, path: Path) -> None:
+        from cnn_tui.tui.dialogs.export import write_export
+
+        try:
+            written = write_export(fmt, self.document.arch, path)
+        except CnnTuiError as err:
+            self.notify(str(err), severity="error", timeout=10)
+            return
+        self.notify(f"exported {fmt.label} to {written}", timeout=4)
+
+    def action_share_code(self) -> None:
+        from cnn_tui.spec import sharecode
+        from cnn_tui.tui.dialogs.export import ShareCodeDialog
+
+        try:
+            code = sharecode.encode(self.document.arch)
+        except CnnTuiError as err:
+            self.notify(str(err), severity="error", timeout=10)
+            return
+        self.copy_to_clipboard(code)
+        self.push_screen(ShareCodeDialog(code))
+
+    # -- quitting ---------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit; with unsaved changes ask first (save / discard / cancel)."""
+        if isinstance(self.screen, ChoiceDialog):
+            return  # already asking
+        if not self.document.dirty:
+            self.autosaver.clear()
+            self.exit(0)
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice == "save":
+                self.action_save(then=lambda: self.exit(0))
+            elif choice == "discard":
+                self.autosaver.clear()
+                self.exit(0)
+
+        self.push_screen(ChoiceDialog(
+            "Unsaved changes",
+            f"{self.document.arch.name!r} has changes that are not saved"
+            f"{' to ' + str(self.document.path) if self.document.path else ''}.",
+            [("s", "Save", "save"), ("d", "Discard", "discard"), ("escape", "Cancel", "cancel")]),
+            answer)
+
+
+def _is_native_file(path: Path) -> bool:
+    """True unless the (already validated) file is a browser-builder export."""
+    from cnn_tui.spec.browser import is_browser_export
+
+    try:
+        return not is_browser_export(json.loads(path.read_text(encoding="utf-8-sig")))
+    except (OSError, ValueError):
+        return False

@@ -1,0 +1,51 @@
+"""A question with a few answers, each on a button and on a single key (no mouse needed)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ChoiceDialog(ModalScreen[str]):
+    """Ask `question`; dismisses with the chosen answer's value (`cancel` on escape).
+
+    `choices` are (key, label, value); the key is also shown on the button: "[s] Save".
+    """
+
+    DEFAULT_CLASSES = "dialog"
+    BINDINGS = [Binding("escape", "answer('cancel')", "Cancel", show=False),
+                Binding("left", "app.focus_previous", show=False),
+                Binding("right", "app.focus_next", show=False)]
+
+    def __init__(self, title: str, question: str, choices: list[tuple[str, str, str]],
+                 cancel: str = "cancel") -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+        self.choices = choices
+        self.cancel_value = cancel
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.question, classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                for key, label, value in self.choices:
+                    yield Button(f"[{key}] {label}", id=f"answer-{value}", compact=True)
+
+    def on_key(self, event) -> None:
+        for key, _label, value in self.choices:
+            if event.key == key or event.character == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(str(event.button.id).removeprefix("answer-"))
+
+    def action_answer(self, value: str) -> None:
+        self.dismiss(self.cancel_value if value == "cancel" else value)

@@ -1,0 +1,1 @@
+"""Full screens: Build (the editor), Train, Analyze, Runs, Help."""

@@ -1,0 +1,102 @@
+"""Context help (F1 / ?): what the screen and the focused widget say about themselves
+(their `HELP` text), then every key that works where help was asked, then the keys that
+work everywhere. Built from the live bindings, so rebound keys show as rebound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+
+@dataclass(frozen=True)
+class HelpContext:
+    screen_name: str
+    screen_help: str
+    widget_help: list[str]
+    keys_here: list[tuple[str, str, str]]  # (key display, description, binding id or "")
+    keys_everywhere: list[tuple[str, str, str]]
+
+
+# Generic navigation every scrolling widget has: listed once in the text, not per key.
+_GENERIC_ACTIONS = ("scroll_", "page_", "focus_next", "focus_previous", "app.focus_next",
+                    "app.focus_previous", "copy_text", "screen.copy_text", "maximize",
+                    "screen.maximize", "command_palette", "app.command_palette")
+
+
+def _generic(action: str) -> bool:
+    return action.startswith(_GENERIC_ACTIONS)
+
+
+def gather_context(app, screen) -> HelpContext:
+    """Read help texts and active bindings from `screen` (the one help was asked on)."""
+    widget_help: list[str] = []
+    node = screen.focused
+    while node is not None and node is not screen:
+        text = getattr(node, "HELP", None)
+        if text and text not in widget_help:
+            widget_help.append(text)
+        node = node.parent
+    here: list[tuple[str, str, str]] = []
+    everywhere: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        description = binding.description or binding.tooltip or binding.action
+        if binding.system or not description or _generic(binding.action):
+            continue
+        item = (app.get_key_display(binding), description, binding.id or "")
+        if item in seen:
+            continue
+        seen.add(item)
+        (everywhere if active.node is app else here).append(item)
+    return HelpContext(
+        screen_name=type(screen).__name__.removesuffix("Screen") or "Screen",
+        screen_help=getattr(screen, "HELP", None) or "",
+        widget_help=widget_help,
+        keys_here=here,
+        keys_everywhere=everywhere,
+    )
+
+
+def _keys_table(items: list[tuple[str, str, str]]) -> str:
+    width = max((len(k) for k, _, _ in items), default=0)
+    dwidth = max((len(d) for _, d, _ in items), default=0)
+    return "\n".join(f"  [b]{escape(k.ljust(width))}[/b]  {escape(d.ljust(dwidth))}"
+                     + (f"  [dim]{escape(i)}[/dim]" if i else "") for k, d, i in items)
+
+
+class HelpScreen(Screen):
+    HELP = "Help: press escape, q, F1 or ? to go back."
+    BINDINGS = [Binding("escape,q,f1,question_mark", "app.pop_screen", "Back", id="help.close")]
+    DEFAULT_CLASSES = "help"
+
+    def __init__(self, context: HelpContext) -> None:
+        super().__init__()
+        self.context = context
+
+    def compose(self) -> ComposeResult:
+        ctx = self.context
+        yield Header()
+        with VerticalScroll(id="help-body"):
+            yield Static(f"Help: {escape(ctx.screen_name)}", classes="help-title")
+            if ctx.screen_help:
+                yield Static(escape(ctx.screen_help), classes="help-text")
+            for text in ctx.widget_help:
+                yield Static(escape(text), classes="help-text")
+            if ctx.keys_here:
+                yield Static("Keys on this screen", classes="help-heading")
+                yield Static(_keys_table(ctx.keys_here), classes="help-keys")
+            if ctx.keys_everywhere:
+                yield Static("Keys everywhere", classes="help-heading")
+                yield Static(_keys_table(ctx.keys_everywhere), classes="help-keys")
+            yield Static("Arrows, page up/down and home/end scroll; tab moves the focus. "
+                         "ctrl+p opens the command palette: every action, searchable. Keys can "
+                         "be rebound in config.toml: \\[keys] then binding-id = \"key\" (the ids are "
+                         "shown after each key above).", classes="help-text")
+        yield Footer()

@@ -1,0 +1,155 @@
+"""The app shell driven by real key presses: screens, help, command palette, quitting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from cnn_tui.spec.templates import get_template
+from cnn_tui.tui.app import CnnTuiApp
+from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+from cnn_tui.tui.screens.help import HelpScreen
+from cnn_tui.tui.screens.placeholder import AnalyzeScreen, RunsScreen, TrainScreen
+
+
+def _app(**kw) -> CnnTuiApp:
+    kw.setdefault("offer_autosave", False)
+    return CnnTuiApp(**kw)
+
+
+async def test_number_keys_switch_screens_and_keep_state():
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        build = app.screen
+        assert app.current_mode == "build"
+        for key, mode, cls in (("2", "train", TrainScreen), ("3", "analyze", AnalyzeScreen),
+                               ("4", "runs", RunsScreen)):
+            await pilot.press(key)
+            assert app.current_mode == mode
+            assert isinstance(app.screen, cls)
+            text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+            assert "not built yet" in text and "cnn-tui " in text  # and what to run today
+        assert "cnn-tui runs list" in text
+        await pilot.press("1")
+        assert app.screen is build  # the same editor, not a fresh one
+
+
+async def test_help_shows_screen_keys_and_closes():
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        ctx = app.screen.context
+        assert ctx.screen_name == "Build"
+        assert ("a", "Add", "build.add") in ctx.keys_here  # the editor's own keys
+        assert any(item[2] == "app.save" for item in ctx.keys_everywhere)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("2", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.context.screen_name == "Train"
+        assert "issue 5" in app.screen.context.screen_help
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, TrainScreen)
+
+
+async def _palette_run(pilot, query: str) -> None:
+    """Open the palette with its key, type the query (set at once: typing it key by key
+    costs a frame per letter), wait for the background search, run the top hit."""
+    from textual.command import CommandInput, CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    palette = pilot.app.screen
+    assert isinstance(palette, CommandPalette)
+    palette.query_one(CommandInput).value = query
+    for _ in range(50):
+        await pilot.pause(0.05)
+        if palette.query_one(CommandList).option_count:
+            break
+    await pilot.press("down", "enter")
+    await pilot.pause()
+
+
+async def test_palette_adds_a_layer_and_switches_theme():
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = len(app.document.arch.layers)
+        await pilot.press("2")  # from another screen: the action goes to the editor
+        await _palette_run(pilot, "Add layer: GELU")
+        assert app.current_mode == "build"
+        assert len(app.document.arch.layers) == before + 1
+        assert any(layer.type == "gelu" for layer in app.document.arch.layers)
+        assert app.document.dirty
+        await _palette_run(pilot, "Theme: cnn-light")
+        assert app.theme == "cnn-light"
+
+
+async def test_palette_lists_every_layer_type_template_and_theme():
+    from cnn_tui.spec.layers import LAYER_TYPES
+    from cnn_tui.spec.templates import TEMPLATES
+    from cnn_tui.tui.commands import palette_commands
+
+    app = _app()
+    async with app.run_test(size=(80, 24)):
+        names = [name for name, _help, _cb in palette_commands(app, app.screen)]
+    for kind in LAYER_TYPES.values():
+        assert f"Add layer: {kind.title}" in names
+    for template in TEMPLATES:
+        assert f"Load template: {template}" in names
+    for theme in ("cnn-dark", "cnn-light", "cnn-high-contrast", "cnn-mono"):
+        assert f"Theme: {theme}" in names
+    for action in ("Open architecture…", "Save", "Save as…", "Export…", "Copy share code",
+                   "Import browser-builder export…", "Start training"):
+        assert action in names
+
+
+async def test_palette_loads_template_and_start_training_goes_to_train():
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _palette_run(pilot, "Load template: lenet5")
+        assert app.document.arch.to_dict()["layers"] == get_template("lenet5").to_dict()["layers"]
+        await _palette_run(pilot, "Start training")
+        assert app.current_mode == "train"
+
+
+async def test_quit_clean_exits_at_once():
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_quit_with_unsaved_changes_asks_and_cancel_keeps_working():
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.document.apply(get_template("lenet5"), "test change")
+        await pilot.press("q")
+        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ChoiceDialog)
+        assert app.is_running
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("d")  # discard
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+def test_first_frame_does_not_import_torch():
+    code = textwrap.dedent("""
+        import asyncio, sys
+        from cnn_tui.tui.app import CnnTuiApp
+        async def main():
+            app = CnnTuiApp(offer_autosave=False)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await pilot.press("2", "3", "4", "1", "f1", "escape")
+            assert "torch" not in sys.modules, "torch imported by the app start"
+            print("ok")
+        asyncio.run(main())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

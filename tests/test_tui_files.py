@@ -1,0 +1,228 @@
+"""Files through the app with real files: save/open via the path prompt, bad files,
+export, share code, autosave written and offered back, and `launch` refusing a bad file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from cnn_tui import locations
+from cnn_tui.errors import SpecError
+from cnn_tui.spec import io as spec_io
+from cnn_tui.spec.templates import get_template
+from cnn_tui.tui.app import CnnTuiApp
+from cnn_tui.tui.autosave import autosave_path, read_autosave
+from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+from cnn_tui.tui.dialogs.export import ExportDialog, ShareCodeDialog
+from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+
+
+def _notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def _type_path(pilot, text: str) -> None:
+    from textual.widgets import Input
+
+    assert isinstance(pilot.app.screen, PathPrompt)
+    entry = pilot.app.screen.query_one(Input)
+    entry.value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_save_then_open_round_trip(tmp_path):
+    target = tmp_path / "mine.json"
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.document.apply(get_template("lenet5"), "change")
+        await pilot.press("ctrl+s")  # no path yet: asks
+        await _type_path(pilot, str(target))
+        assert app.document.path == target and not app.document.dirty
+        assert spec_io.read_file(target).to_dict() == get_template("lenet5").to_dict()
+
+        app.document.apply(get_template("advanced"), "another change")
+        await pilot.press("ctrl+s")  # has a path now: saves without asking
+        await pilot.pause()
+        assert not isinstance(app.screen, PathPrompt)
+        assert spec_io.read_file(target).name == get_template("advanced").name
+
+        other = tmp_path / "other.json"
+        spec_io.write_file(get_template("residual"), other)
+        await pilot.press("ctrl+o")
+        await _type_path(pilot, str(other))
+        assert app.document.path == other and not app.document.dirty
+        assert app.document.arch.to_dict() == get_template("residual").to_dict()
+
+
+async def test_tab_completes_in_the_path_prompt(tmp_path, monkeypatch):
+    (tmp_path / "network-one.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        from textual.widgets import Input
+
+        entry = app.screen.query_one(Input)
+        await pilot.press("n", "e", "tab")
+        assert entry.value == "network-one.json"
+
+
+async def test_open_bad_file_notifies_and_keeps_document(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"layers": [{"type": "conv2d", "kernel_size": 0}]}))
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = app.document.arch
+        app.document.apply(get_template("lenet5"), "unsaved work")
+        await pilot.press("ctrl+o")
+        await _type_path(pilot, str(bad))
+        assert app.document.arch == get_template("lenet5")  # untouched
+        assert any(str(bad) in n and "kernel_size" in n for n in _notes(app))
+        assert before is not app.document.arch
+
+
+async def test_save_to_missing_folder_notifies_and_stays_dirty(tmp_path):
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.document.apply(get_template("lenet5"), "change")
+        await pilot.press("ctrl+s")
+        await _type_path(pilot, str(tmp_path / "no" / "such" / "x.json"))
+        assert app.document.dirty and app.document.path is None
+        assert any("does not exist" in n for n in _notes(app))
+
+
+async def test_quit_save_writes_the_file_then_exits(tmp_path):
+    target = tmp_path / "saved-on-quit.json"
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.document.apply(get_template("intermediate"), "change")
+        await pilot.press("q")
+        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("s")
+        await _type_path(pilot, str(target))
+    assert app.return_code == 0
+    assert spec_io.read_file(target).to_dict() == get_template("intermediate").to_dict()
+
+
+async def test_export_json_and_share_code(tmp_path):
+    from cnn_tui.spec import sharecode
+
+    out = tmp_path / "exported.json"
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        assert isinstance(app.screen, ExportDialog)
+        await pilot.press("1")  # native JSON
+        await _type_path(pilot, str(out))
+        assert spec_io.read_file(out).to_dict() == app.document.arch.to_dict()
+        await pilot.press("e", "2")  # share code
+        await pilot.pause()
+        assert isinstance(app.screen, ShareCodeDialog)
+        assert sharecode.decode(app.screen.code).to_dict() == app.document.arch.to_dict()
+        assert app.clipboard == app.screen.code
+
+
+async def test_export_code_formats_that_exist(tmp_path):
+    from cnn_tui.tui.dialogs.export import CODE_FORMATS, available_formats
+
+    present = [f for f in available_formats() if f in CODE_FORMATS]
+    if not present:
+        pytest.skip("no code generators in cnn_tui.export yet")
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for fmt in present:
+            index = available_formats().index(fmt) + 1
+            out = tmp_path / f"model-{fmt.key}{fmt.suffix}"
+            await pilot.press("e", str(index))
+            await _type_path(pilot, str(out))
+            assert out.is_file() and out.stat().st_size > 0, fmt.key
+            if fmt.suffix == ".py":
+                compile(out.read_text(), str(out), "exec")
+
+
+async def test_autosave_written_and_offered_back(tmp_path):
+    app = CnnTuiApp(autosave_delay=0.05, offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.document.apply(get_template("lenet5"), "change")
+        await pilot.pause(0.3)
+        assert read_autosave().to_dict() == get_template("lenet5").to_dict()
+        # the session dies here without saving (no quit dialog, nothing cleared)
+
+    second = CnnTuiApp()  # opens the Beginner template: differs from the autosave
+    async with second.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(second.screen, ChoiceDialog)
+        await pilot.press("r")
+        assert second.document.arch.to_dict() == get_template("lenet5").to_dict()
+        assert second.document.dirty  # restored work is not saved anywhere yet
+
+    third = CnnTuiApp()
+    async with third.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("d")  # discard
+        assert not autosave_path().exists()
+        assert third.document.arch.to_dict() == get_template("beginner").to_dict()
+
+
+async def test_autosave_not_offered_when_equal_and_cleared_on_save(tmp_path):
+    spec_io.write_file(get_template("lenet5"), tmp_path / "a.json")
+    autosave_path().parent.mkdir(parents=True, exist_ok=True)
+    spec_io.write_file(get_template("lenet5"), autosave_path())
+    app = CnnTuiApp(get_template("lenet5"), tmp_path / "a.json", autosave_delay=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not isinstance(app.screen, ChoiceDialog)
+        app.document.apply(get_template("advanced"), "change")
+        await pilot.pause(0.3)
+        assert autosave_path().exists()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not autosave_path().exists()  # the work is safe in a.json
+
+
+def test_launch_refuses_a_bad_file_before_the_app_starts(tmp_path, capsys):
+    from cnn_tui.tui.launch import launch
+
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    args = argparse.Namespace(source=str(bad), no_mouse=True, theme=None, data_dir=None,
+                              runs_dir=None)
+    with pytest.raises(SpecError) as err:
+        launch(args)
+    assert str(bad) in str(err.value) and err.value.exit_code == 2
+
+
+def test_cli_prints_one_line_and_exits_2_for_a_bad_file(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"layers": 3}')
+    out = subprocess.run([sys.executable, "-m", "cnn_tui", str(bad)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and "layers" in lines[0]
+
+
+def test_launch_sets_data_and_runs_dirs_for_the_engine(tmp_path, monkeypatch):
+    from cnn_tui.tui import launch as launch_mod
+
+    seen = {}
+
+    class Probe(CnnTuiApp):
+        def run(self, **kw):  # the real app, not run: only the environment is checked here
+            seen["data"] = locations.data_dir_override()
+            seen["runs"] = locations.runs_dir()
+            seen["mouse"] = kw.get("mouse")
+
+    monkeypatch.setattr("cnn_tui.tui.app.CnnTuiApp", Probe)
+    args = argparse.Namespace(source=None, no_mouse=True, theme=None,
+                              data_dir=str(tmp_path / "d"), runs_dir=str(tmp_path / "r"))
+    monkeypatch.setenv("CNN_TUI_DATA_DIR", "unset-after-this-test")  # launch writes os.environ
+    monkeypatch.setenv("CNN_TUI_RUNS_DIR", "unset-after-this-test")
+    assert launch_mod.launch(args) == 0
+    assert seen == {"data": tmp_path / "d", "runs": tmp_path / "r", "mouse": False}
