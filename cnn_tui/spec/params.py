@@ -87,7 +87,10 @@ class Param:
                     raise SpecError(path, f"must be an integer, got {_show(value)}")
                 value = int(value)
         else:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise SpecError(path, f"must be a finite number, got a number too large") from None
             if not math.isfinite(value):
                 raise SpecError(path, f"must be a finite number, got {_show(value)}")
         bad = (
