@@ -223,3 +223,55 @@ def test_sixty_layer_model_analyses():
     a = analyze(arch(*layers))
     assert len(a.rows) == 63 and a.valid and a.output_shape == (10,)
     assert a.total_params == sum(r.params for r in a.rows)
+
+
+def _any_layer(depth: int = 0):
+    from hypothesis import strategies as st
+
+    leaf = st.one_of(
+        st.builds(lambda f, k, s, p, a: L("conv2d", filters=f, kernel_size=k, stride=s,
+                                          padding=p, activation=a),
+                  st.integers(1, 64), st.integers(1, 11), st.integers(1, 4),
+                  st.sampled_from(["valid", "same"]),
+                  st.sampled_from([None, "relu", "softmax", "sigmoid"])),
+        st.builds(lambda t, k, s, p: L(t, pool_size=k, stride=s, padding=p),
+                  st.sampled_from(["maxpool2d", "avgpool2d"]), st.integers(1, 7),
+                  st.sampled_from([None, 1, 2, 7]), st.sampled_from(["valid", "same"])),
+        st.builds(lambda u, a: L("dense", units=u, activation=a), st.integers(1, 8192),
+                  st.sampled_from([None, "relu", "softmax"])),
+        st.sampled_from(["batchnorm", "dropout", "flatten", "global_avgpool", "relu", "tanh",
+                         "softmax", "leaky_relu", "gelu", "sigmoid"]).map(lambda t: L(t)),
+    )
+    if depth >= 2:
+        return leaf
+    return st.one_of(leaf, st.builds(lambda inner: L("residual", layers=inner),
+                                     st.lists(_any_layer(depth + 1), max_size=4)))
+
+
+def test_any_layer_list_analyses_summarises_and_scores_without_crashing():
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cnn_tui.spec.suggest import score
+    from cnn_tui.spec.summary import summary_json, summary_table
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(_any_layer(), max_size=10), st.integers(1, 4), st.integers(1, 64),
+           st.integers(1, 64), st.integers(2, 20))
+    def check(layers, c, h, w, classes):
+        a = analyze(arch(*layers, input=(c, h, w), classes=classes))
+        assert len(a.rows) == sum(1 for _ in a.arch.walk())
+        assert [r.row for r in a.rows] == list(range(len(a.rows)))
+        assert a.total_params == sum(r.params for r in a.rows)
+        assert a.trainable_params <= a.total_params
+        for issue in a.issues:
+            assert issue.severity in ("error", "warning", "hint") and "\n" not in issue.message
+        for r in a.rows:
+            assert r.out_shape is None or all(d >= 1 for d in r.out_shape)
+        assert 0 <= score(a).value <= 100
+        json.dumps(summary_json(a))
+        assert summary_table(a, 80)
+
+    check()

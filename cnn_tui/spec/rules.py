@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnn_tui.spec.analysis import Analysis, Issue, LayerInfo, fused_activation, is_activation
+from cnn_tui.spec.analysis import (Analysis, Issue, LayerInfo, fused_activation, is_activation,
+                                   param)
 
 DENSE_PARAM_LIMIT = 4_000_000
 HIGH_DROPOUT = 0.7
@@ -126,7 +127,7 @@ def _sequence_rules(seq: list[LayerInfo], in_block: bool, out: list[Issue]) -> N
                                   f"comes right after {act}; a second activation in a row "
                                   f"adds nothing useful: remove one"))
         if t == "dropout":
-            rate = layer.params.get("rate", 0.25)
+            rate = param(layer, "rate")
             if prev is not None and prev.layer.type == "dropout":
                 out.append(_issue("dropout-placement", info,
                                   "two dropouts in a row: use one with the combined rate",
@@ -136,14 +137,14 @@ def _sequence_rules(seq: list[LayerInfo], in_block: bool, out: list[Issue]) -> N
                                   f"rate {rate:g} drops most values: training gets slow and "
                                   f"noisy; 0.2-0.5 is the usual range", "hint"))
         if t in ("conv2d", "maxpool2d", "avgpool2d"):
-            k = layer.params.get("kernel_size" if t == "conv2d" else "pool_size") or 1
-            s = layer.params.get("stride") or k
+            k = param(layer, "kernel_size" if t == "conv2d" else "pool_size")
+            s = param(layer, "stride") or k
             if s > k:
                 out.append(_issue("stride-skips-input", info,
                                   f"stride {s} is larger than the {k}x{k} window: some pixels "
                                   f"are never looked at; use stride <= {k}"))
             if (info.in_shape is not None and len(info.in_shape) == 3 and k > 1
-                    and layer.params.get("padding") == "same"
+                    and param(layer, "padding") == "same"
                     and k > max(info.in_shape[1], info.in_shape[2])):
                 h, w = info.in_shape[1], info.in_shape[2]
                 out.append(_issue("kernel-larger-than-map", info,
@@ -206,7 +207,7 @@ def _model_rules(a: Analysis, rows: list[LayerInfo], out: list[Issue]) -> None:
             n = r.in_shape[0] if r.in_shape else 0
             out.append(_issue("dense-too-large", r,
                               f"{r.params / 1e6:.1f}M parameters ({n:,} inputs x "
-                              f"{r.layer.params.get('units')} units); shrink the map first "
+                              f"{param(r.layer, 'units')} units); shrink the map first "
                               f"(more pooling, or global_avgpool instead of flatten)"))
     acts = [t for t in (_ends_in_activation(r) for r in rows) if t]
     saturating = sum(1 for t in acts if t in ("sigmoid", "tanh"))
