@@ -64,6 +64,8 @@ class BuildScreen(Screen):
         self._pending_row: int | None = None
         self._unsubscribe = None
         self._suggest_cache: tuple | None = None
+        self._panel_pending = False
+        self._panel_suggestions = True
 
     # -- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -135,11 +137,23 @@ class BuildScreen(Screen):
         self._show_panel(suggestions)
 
     def _show_panel(self, with_suggestions: bool = True) -> None:
+        """Refresh the panel right after the next paint, bursts of calls coalesced into one.
+
+        The suggestions try each candidate layer for real (~20-30 ms on a 60-layer model), so
+        they must not hold back the table: it paints first, the panel follows.
+        """
+        self._panel_suggestions = with_suggestions
+        if not self._panel_pending:
+            self._panel_pending = True
+            self.call_after_refresh(self._update_panel)
+
+    def _update_panel(self) -> None:
+        self._panel_pending = False
         analysis = self.analysis
-        if analysis is None:
+        if analysis is None or not self.is_mounted:
             return
         row = self.cursor_row
-        found = self._suggestions_for(analysis.arch, row) if with_suggestions else []
+        found = self._suggestions_for(analysis.arch, row) if self._panel_suggestions else []
         self.query_one(LayerPanel).show(analysis, row, found)
 
     def _suggestions_for(self, arch, row: int | None) -> list:

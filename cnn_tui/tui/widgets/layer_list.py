@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from cnn_tui.spec.analysis import Analysis, LayerInfo
@@ -120,7 +121,7 @@ class LayerList(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._styles: dict[str, str] = {}
+        self._shown: list[tuple] = []  # (severity, row texts, broken) as last shown
 
     def on_mount(self) -> None:
         for label in COLUMNS:
@@ -134,22 +135,38 @@ class LayerList(DataTable):
                   "hint": variables.get("accent")}[severity]
         return f"bold {colour}" if colour else "bold"
 
-    def show(self, analysis: Analysis, row: int | None) -> None:
-        """Replace every row with `analysis`'s and keep the cursor on `row` (clamped)."""
-        cells = []
+    def show(self, analysis: Analysis, row: int | None, rebuild: bool = False) -> None:
+        """Show `analysis`'s rows and keep the cursor on `row` (clamped).
+
+        With as many rows as before (a form preview, an edited value) only the cells whose
+        text changed are replaced: a DataTable row insert costs far more than a cell update,
+        and most edits change a handful of cells. `rebuild=True` forces the full path.
+        """
+        texts = []
         for info in analysis.rows:
             severity = worst_severity(analysis, info.row)
-            text = layer_row(info, severity)
-            marker = Text(text[0], style=self._severity_style(severity))
-            broken = info.out_shape is None
-            cells.append((marker, text[1], Text(text[2]), Text(text[3]),
-                          Text(text[4], style="bold" if broken else ""),
-                          Text(text[5], justify="right")))
-        self.clear()
-        self.add_rows(cells)
-        if cells:
-            target = 0 if row is None else max(0, min(row, len(cells) - 1))
-            self.move_cursor(row=target, animate=False, scroll=True)
+            texts.append((severity, layer_row(info, severity), info.out_shape is None))
+        if not rebuild and len(texts) == len(self._shown) and self.row_count == len(texts):
+            for r, (new, old) in enumerate(zip(texts, self._shown)):
+                if new == old:
+                    continue
+                cells = self._cells(*new)
+                for c, (value, a, b) in enumerate(zip(cells, new[1], old[1])):
+                    if a != b or (c == 0 and new[0] != old[0]) or (c == 4 and new[2] != old[2]):
+                        self.update_cell_at(Coordinate(r, c), value, update_width=True)
+        else:
+            self.clear()
+            self.add_rows(self._cells(*t) for t in texts)
+        self._shown = texts
+        if texts:
+            target = 0 if row is None else max(0, min(row, len(texts) - 1))
+            if target != self.cursor_row:
+                self.move_cursor(row=target, animate=False, scroll=True)
+
+    def _cells(self, severity: str | None, text: tuple[str, ...], broken: bool) -> tuple:
+        return (Text(text[0], style=self._severity_style(severity)), text[1], Text(text[2]),
+                Text(text[3]), Text(text[4], style="bold" if broken else ""),
+                Text(text[5], justify="right"))
 
     @property
     def current_row(self) -> int | None:
