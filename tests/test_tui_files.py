@@ -117,6 +117,7 @@ async def test_export_json_and_share_code(tmp_path):
         assert isinstance(app.screen, ExportDialog)
         await pilot.press("1")  # native JSON
         await _type_path(pilot, str(out))
+        await app.workers.wait_for_complete()
         assert spec_io.read_file(out).to_dict() == app.document.arch.to_dict()
         await pilot.press("e", "2")  # share code
         await pilot.pause()
@@ -128,7 +129,8 @@ async def test_export_json_and_share_code(tmp_path):
 async def test_export_code_formats_that_exist(tmp_path):
     from cnn_tui.tui.dialogs.export import CODE_FORMATS, available_formats
 
-    present = [f for f in available_formats() if f in CODE_FORMATS]
+    # the PyTorch generator imports torch (seconds); its output is tested beside it
+    present = [f for f in available_formats() if f in CODE_FORMATS and f.key != "pytorch"]
     if not present:
         pytest.skip("no code generators in cnn_tui.export yet")
     app = CnnTuiApp(offer_autosave=False)
@@ -138,6 +140,7 @@ async def test_export_code_formats_that_exist(tmp_path):
             out = tmp_path / f"model-{fmt.key}{fmt.suffix}"
             await pilot.press("e", str(index))
             await _type_path(pilot, str(out))
+            await app.workers.wait_for_complete()
             assert out.is_file() and out.stat().st_size > 0, fmt.key
             if fmt.suffix == ".py":
                 compile(out.read_text(), str(out), "exec")

@@ -9,7 +9,7 @@ import pytest
 
 from cnn_tui import locations
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.screens.placeholder import TrainScreen
+from cnn_tui.tui.screens.placeholder import RunsScreen
 from cnn_tui.tui.themes import (BUILTIN_THEMES, ThemeFileError, load_theme_dirs,
                                 load_theme_file, resolve_name)
 
@@ -79,8 +79,8 @@ async def test_user_theme_loaded_and_broken_one_reported():
         assert any(str(broken) in n and "colors.primary" in n for n in _notes(app))
         app.action_set_theme("test-ocean")
         assert app.theme == "test-ocean"
-        await pilot.press("2")  # still draws with the user theme
-        assert isinstance(app.screen, TrainScreen)
+        await pilot.press("4")  # still draws with the user theme
+        assert isinstance(app.screen, RunsScreen)
 
 
 async def test_no_color_starts_monochrome(monkeypatch):
@@ -94,13 +94,14 @@ async def test_no_color_starts_monochrome(monkeypatch):
 
 async def test_config_theme_and_keymap_applied():
     _write(locations.config_dir(), "config.toml",
-           'theme = "high-contrast"\n[keys]\n"app.train" = "f2"\n"app.help" = "f3"\n')
+           'theme = "high-contrast"\n[keys]\n"app.runs" = "f2"\n"app.help" = "f3"\n'
+           '"train.start" = "f5"\n')  # a screen loaded on first visit: accepted unchecked
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.theme == "cnn-high-contrast"
         await pilot.press("f2")
-        assert app.current_mode == "train"
-        await pilot.press("2")  # the old key no longer switches (it was rebound)
+        assert app.current_mode == "runs"
+        await pilot.press("4")  # the old key no longer switches (it was rebound)
         await pilot.press("1")
         assert app.current_mode == "build"
         await pilot.press("f3")
@@ -109,11 +110,11 @@ async def test_config_theme_and_keymap_applied():
 
 
 async def test_broken_config_notifies_and_keeps_defaults():
-    path = _write(locations.config_dir(), "config.toml", "[keys\n'app.train' = 'f2'\n")
+    path = _write(locations.config_dir(), "config.toml", "[keys\n'app.runs' = 'f2'\n")
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        assert app.current_mode == "train"  # default keys still work
+        await pilot.press("4")
+        assert app.current_mode == "runs"  # default keys still work
         assert any(str(path) in n and "TOML" in n for n in _notes(app))
 
 
@@ -132,7 +133,7 @@ async def test_rebinding_onto_a_used_key_is_reported_once():
     _write(locations.config_dir(), "config.toml", '[keys]\n"app.help" = "a"\n')  # Build's add
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2", "1", "2", "1")
+        await pilot.press("4", "1", "4", "1")
         clashes = [n for n in _notes(app) if "'a' is also" in n]
         assert len(clashes) == 1 and "build.add" in clashes[0]
 

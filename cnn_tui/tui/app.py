@@ -27,14 +27,24 @@ from cnn_tui.tui.dialogs.confirm import ChoiceDialog
 from cnn_tui.tui.dialogs.path_prompt import PathPrompt
 from cnn_tui.tui.document import Document
 from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
-from cnn_tui.tui.screens.placeholder import AnalyzeScreen, BuildStandIn, RunsScreen, TrainScreen
-
-try:
-    from cnn_tui.tui.screens.build import BuildScreen
-except ImportError:  # the editor lands separately; the shell must still start
-    BuildScreen = BuildStandIn  # type: ignore[misc,assignment]
+from cnn_tui.tui.screens.build import BuildScreen
+from cnn_tui.tui.screens.placeholder import RunsScreen
 
 SCREEN_MODES = ("build", "train", "analyze", "runs")
+
+
+def _train_screen():
+    """Imported on first visit: the Train screen's charts and worker are not first-frame work."""
+    from cnn_tui.tui.screens.train import TrainScreen
+
+    return TrainScreen()
+
+
+def _analyze_screen():
+    from cnn_tui.tui.screens.analyze import AnalyzeScreen
+
+    return AnalyzeScreen()
+
 # One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
 SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
@@ -45,7 +55,7 @@ class CnnTuiApp(App[int]):
     TITLE = "cnn-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {AppCommands}
-    MODES = {"build": BuildScreen, "train": TrainScreen, "analyze": AnalyzeScreen,
+    MODES = {"build": BuildScreen, "train": _train_screen, "analyze": _analyze_screen,
              "runs": RunsScreen}
     DEFAULT_MODE = "build"
     BINDINGS = [
@@ -125,7 +135,8 @@ class CnnTuiApp(App[int]):
     def on_mount(self) -> None:
         classes = (type(self), *(s for s in self.MODES.values() if isinstance(s, type)))
         shown = str(locations.config_file())
-        keymap, problems = parse_keys(self.config.get("keys"), shown, binding_ids(*classes))
+        lazy = [f"{mode}." for mode, screen in self.MODES.items() if not isinstance(screen, type)]
+        keymap, problems = parse_keys(self.config.get("keys"), shown, binding_ids(*classes), lazy)
         self.startup_problems += problems
         self.startup_problems += [f"{shown}: {p}" for p in key_conflicts(keymap, *classes)]
         if keymap:
@@ -184,7 +195,7 @@ class CnnTuiApp(App[int]):
 
     def build_screen(self):
         """The Build screen instance (its mode is the default, so it always exists)."""
-        return self.get_screen_stack("build")[0]
+        return self.mode_screen("build")
 
     # -- screens ----------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -207,10 +218,17 @@ class CnnTuiApp(App[int]):
         self.theme = name
         self.notify(f"theme: {name}", timeout=2)
 
+    def mode_screen(self, mode: str):
+        """The base screen of `mode` (created on first use)."""
+        stack = self.get_screen_stack(mode)
+        return stack[0] if stack else None
+
     async def action_start_training(self) -> None:
+        """Go to Train and start there (its own checks refuse a broken architecture)."""
         await self.switch_mode("train")
-        self.notify("Training from the app lands with issue 5; today run: cnn-tui train FILE "
-                    "(save first with ctrl+s).", severity="warning", timeout=8)
+        start = getattr(self.mode_screen("train"), "action_start", None)
+        if start is not None:
+            start()
 
     # -- files ------------------------------------------------------------------------------
     def _default_save_path(self) -> str:
@@ -299,14 +317,21 @@ class CnnTuiApp(App[int]):
         self.push_screen(ExportDialog(available_formats()), chosen)
 
     def _export_to(self, fmt, path: Path) -> None:
+        """Write in a thread: a code generator may import torch, which takes seconds."""
         from cnn_tui.tui.dialogs.export import write_export
 
-        try:
-            written = write_export(fmt, self.document.arch, path)
-        except CnnTuiError as err:
-            self.notify(str(err), severity="error", timeout=10)
-            return
-        self.notify(f"exported {fmt.label} to {written}", timeout=4)
+        arch = self.document.arch
+
+        def job() -> None:
+            try:
+                written = write_export(fmt, arch, path)
+            except CnnTuiError as err:
+                self.call_from_thread(self.notify, str(err), severity="error", timeout=10)
+                return
+            self.call_from_thread(self.notify, f"exported {fmt.label} to {written}", timeout=4)
+
+        self.run_worker(job, thread=True, group="export", exit_on_error=False,
+                        description=f"export {fmt.key}")
 
     def action_share_code(self) -> None:
         from cnn_tui.spec import sharecode

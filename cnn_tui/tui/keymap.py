@@ -40,13 +40,19 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         return {}, [f"{shown}: not valid TOML ({exc}); using defaults"]
 
 
-def parse_keys(table: Any, shown: str, known_ids: Iterable[str] = ()) -> tuple[dict[str, str], list[str]]:
-    """`[keys]` -> a Textual keymap; bad entries are skipped with a message each."""
+def parse_keys(table: Any, shown: str, known_ids: Iterable[str] = (),
+               lazy_prefixes: Iterable[str] = ()) -> tuple[dict[str, str], list[str]]:
+    """`[keys]` -> a Textual keymap; bad entries are skipped with a message each.
+
+    An id not in `known_ids` is refused (a typo), unless it starts with one of
+    `lazy_prefixes` ("train."): screens loaded on first visit cannot be checked at start.
+    """
     if table is None:
         return {}, []
     if not isinstance(table, dict):
         return {}, [f"{shown}: keys: must be a table of id = \"key,key\"; using default keys"]
     known = set(known_ids)
+    lazy = tuple(lazy_prefixes)
     keymap: dict[str, str] = {}
     errors: list[str] = []
     for binding_id, value in table.items():
@@ -59,7 +65,7 @@ def parse_keys(table: Any, shown: str, known_ids: Iterable[str] = ()) -> tuple[d
         if bad is not None:
             errors.append(f"{where}: {bad!r} is not a key name (e.g. ctrl+s, f2, j)")
             continue
-        if known and binding_id not in known:
+        if known and binding_id not in known and not binding_id.startswith(lazy):
             errors.append(f"{where}: no binding has this id (known: {', '.join(sorted(known))})")
             continue
         keymap[binding_id] = ",".join(keys)
