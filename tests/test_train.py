@@ -17,6 +17,12 @@ from cnn_tui.train.control import Control  # noqa: E402
 from cnn_tui.train.loop import RunOptions, train  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """Tests check behaviour, not speed: one CPU thread is robust on a shared, busy machine."""
+    monkeypatch.setenv("CNN_TUI_THREADS", "1")
+
+
 def test_beginner_one_epoch_on_5000_images_reaches_90_percent(mnist_root, tmp_path):
     """Issue 3's bar: Beginner, a real 5,000-image subset, one epoch, >= 90% on 1,000 test images."""
     events = []

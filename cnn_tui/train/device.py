@@ -1,8 +1,8 @@
 """Pick the training device and set it up for speed.
 
 `auto` means CUDA, then MPS, then CPU. On CUDA the loop uses bf16 autocast, channels_last and
-cuDNN's autotuner; on CPU it uses every core (`torch.set_num_threads(os.cpu_count())`) and
-float32 (bf16 on most CPUs is slower, not faster).
+cuDNN's autotuner; on CPU it uses every core it may run on (`torch.set_num_threads`, overridable
+with `CNN_TUI_THREADS`) and float32 (bf16 on most CPUs is slower, not faster).
 
 Batch size: a value the architecture file or the command line sets explicitly always wins. When
 neither sets one, `default_batch_size(device)` picks one that suits the device (the file format's
@@ -15,7 +15,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-from cnn_tui.errors import TrainingError
+from cnn_tui.errors import CnnTuiError, TrainingError
 
 DEFAULT_BATCH = {"cuda": 256, "mps": 128, "cpu": 128}
 
@@ -80,8 +80,8 @@ def resolve_device(requested: str | None) -> DeviceInfo:
             raise TrainingError("device mps: Apple MPS is not available here (use --device cpu or auto)")
         return DeviceInfo("mps", "Apple MPS", torch.device("mps"))
     if base == "cpu":
-        return DeviceInfo("cpu", f"cpu ({os.cpu_count() or 1} threads)", torch.device("cpu"))
-    raise TrainingError(f"device {requested!r}: unknown (choose auto, cuda, mps or cpu)")
+        return DeviceInfo("cpu", f"cpu ({cpu_threads()} threads)", torch.device("cpu"))
+    raise CnnTuiError(f"device {requested!r}: unknown (choose auto, cuda, cuda:N, mps or cpu)")
 
 
 def configure(info: DeviceInfo) -> None:
@@ -92,9 +92,27 @@ def configure(info: DeviceInfo) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     elif info.kind == "cpu":
-        threads = os.cpu_count() or 1
+        threads = cpu_threads()
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
+
+
+def cpu_threads() -> int:
+    """Every core this process may use, or `CNN_TUI_THREADS` when set.
+
+    On a machine shared with other busy processes, fewer threads than cores can be much faster
+    (OpenMP threads waiting on each other at every barrier); `CNN_TUI_THREADS=1` says so.
+    """
+    value = os.environ.get("CNN_TUI_THREADS", "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise TrainingError(f"CNN_TUI_THREADS={value!r}: must be a whole number") from None
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def default_batch_size(kind: str) -> int:

@@ -1,0 +1,159 @@
+"""Checkpoints and resume: kill -9 mid-epoch for real, stop/resume equals an uninterrupted run,
+weights_only loading, and unwritable run folders refused before training starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cnn_tui.cli import main  # noqa: E402
+from cnn_tui.errors import TrainingError  # noqa: E402
+from cnn_tui.runs.store import RunStore  # noqa: E402
+from cnn_tui.spec.templates import get_template  # noqa: E402
+from cnn_tui.train import checkpoint as ckpt  # noqa: E402
+from cnn_tui.train.control import Control  # noqa: E402
+from cnn_tui.train.loop import RunOptions, train  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """Tests check behaviour, not speed: one CPU thread is robust on a shared, busy machine."""
+    monkeypatch.setenv("CNN_TUI_THREADS", "1")
+
+
+def _wait(predicate, timeout, proc=None, what=""):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"trainer exited early ({proc.returncode}) while waiting for {what}: "
+                        f"{proc.stderr.read()[-2000:]}")
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_kill_9_in_epoch_3_then_resume_keeps_epochs_1_2(mnist_root, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "cnn_tui", "train", "template:beginner", "--epochs", "4",
+           "--limit-train", "3000", "--val-size", "200", "--limit-test", "300", "--batch-size", "32",
+           "--data-dir", str(mnist_root), "--runs-dir", str(runs), "--json"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        store = RunStore(runs)
+
+        def two_epochs():
+            if not (runs / "runs.db").exists():
+                return None
+            found = store.list_runs()
+            return found[0] if found and len(found[0].epochs) >= 2 else None
+
+        record = _wait(two_epochs, 240, proc, "two epochs")
+        # into epoch 3: wait ~40% of an epoch's training time, then kill without warning
+        time.sleep(0.4 * record.epochs[1]["train_seconds"])
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    before = store.get(record.id)
+    assert len(before.epochs) == 2, "the kill must land in epoch 3"
+    assert before.status == "interrupted"  # "running" in the db, but its pid is gone
+    assert ckpt.load(store.checkpoint_path(record.id))["epoch"] == 2
+
+    code = main(["train", "--resume", record.id[:17], "--json", "--data-dir", str(mnist_root),
+                 "--runs-dir", str(runs)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["status"] == "finished" and out["run_id"] == record.id
+    assert [e["epoch"] for e in out["epochs"]] == [1, 2, 3, 4]
+    assert out["epochs"][:2] == before.epochs  # epochs 1-2 intact, bit for bit
+    after = store.get(record.id)
+    assert after.status == "finished" and len(after.epochs) == 4 and after.test_acc == out["test_acc"]
+
+
+def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(mnist_root, tmp_path):
+    config = {"epochs": 2, "val_size": 100, "batch_size": 64, "seed": 5}
+    opts = dict(data_dir=mnist_root, runs_dir=tmp_path, limit_train=1280, limit_test=200,
+                progress_every=5)
+    straight = train(get_template("beginner"), config, RunOptions(**opts))
+
+    control = Control()
+
+    def stop_in_epoch_2(event):
+        if type(event).__name__ == "BatchEnd" and event.epoch == 2 and event.step == 10:
+            control.stop()
+
+    stopped = train(get_template("beginner"), config, RunOptions(**opts),
+                    callbacks=[stop_in_epoch_2], control=control)
+    assert stopped.status == "stopped" and len(stopped.epochs) == 1
+    state = torch.load(RunStore(tmp_path).checkpoint_path(stopped.run_id), weights_only=True)
+    assert (state["epoch"], state["step"]) == (1, 10) and state["perm"].shape == (1280,)
+    assert isinstance(state["rng"]["python"]["state"], torch.Tensor)
+
+    resumed = train(None, {}, RunOptions(**opts, resume=stopped.run_id))
+    assert resumed.status == "finished" and resumed.run_id == stopped.run_id
+    assert len(resumed.epochs) == 2
+    for a, b in zip(straight.epochs, resumed.epochs):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4)
+    assert resumed.test_acc == pytest.approx(straight.test_acc, abs=0.006)
+
+
+def test_resume_of_an_unknown_run_or_without_anything_is_a_clear_error(mnist_root, tmp_path, capsys):
+    assert main(["train", "--resume", "nope", "--runs-dir", str(tmp_path)]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
+    assert main(["train", "--runs-dir", str(tmp_path)]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_unwritable_runs_dir_is_refused_before_training(mnist_root, tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for runs_dir in (not_a_dir, not_a_dir / "runs"):
+        with pytest.raises(TrainingError, match="run store"):
+            train(get_template("beginner"), {"epochs": 1},
+                  RunOptions(data_dir=mnist_root, runs_dir=runs_dir, limit_train=100))
+    assert not_a_dir.read_text() == "x"
+    if os.geteuid() == 0:  # root writes through file modes: the mode check below cannot bite
+        return
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(TrainingError, match="not writable"):
+            train(get_template("beginner"), {"epochs": 1},
+                  RunOptions(data_dir=mnist_root, runs_dir=locked, limit_train=100))
+    finally:
+        locked.chmod(0o755)
+
+
+def test_checkpoint_write_is_atomic_and_loads_weights_only(tmp_path):
+    path = tmp_path / "c.pt"
+    ckpt.save(path, {"model": {"w": torch.ones(3)}, "rng": ckpt.rng_state(), "epoch": 1})
+    ckpt.save(path, {"model": {"w": torch.zeros(3)}, "rng": ckpt.rng_state(), "epoch": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temp files left
+    state = ckpt.load(path)
+    assert state["epoch"] == 2 and torch.equal(state["model"]["w"], torch.zeros(3))
+    before = torch.rand(3)
+    ckpt.set_rng_state(state["rng"])
+    torch.manual_seed(123)
+    ckpt.set_rng_state(state["rng"])
+    assert torch.rand(3).shape == before.shape
+    with pytest.raises(TrainingError, match="cannot write checkpoint"):
+        ckpt.save(tmp_path / "missing" / "c.pt", {"epoch": 1})
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(TrainingError, match="cannot read checkpoint"):
+        ckpt.load(tmp_path / "bad.pt")
