@@ -211,6 +211,10 @@ async def test_template_picker_loads_a_template_with_indented_residual_rows_and_
         assert "input 1x28x28" in text and "┌" in text and "8x26x26" in text
         await pilot.press("d")  # edits still apply to the cursor row and redraw the diagram
         assert "1 ReLU" in str(screen.query_one("#diagram-body").render())
+        app.theme = "cnn-mono"  # monochrome: plain ASCII boxes
+        await pilot.pause()
+        text = str(screen.query_one("#diagram-body").render())
+        assert "+---" in text and "┌" not in text
         await pilot.press("v")
         assert not screen.has_class("diagram")
         assert app.focused is screen.query_one(LayerList)

@@ -98,6 +98,9 @@ class Diagram(VerticalScroll):
         self._analysis = analysis
         self._redraw()
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._redraw, init=False)  # mono -> ASCII glyphs
+
     def on_resize(self) -> None:
         self._redraw()
 

@@ -122,10 +122,17 @@ class LayerList(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._shown: list[tuple] = []  # (severity, row texts, broken) as last shown
+        self._analysis: Analysis | None = None
 
     def on_mount(self) -> None:
         for label in COLUMNS:
             self.add_column(label, key=label or "marker")
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        """Marker colours come from the theme: redraw every row in the new one."""
+        if self._analysis is not None:
+            self.show(self._analysis, self.current_row, rebuild=True)
 
     def _severity_style(self, severity: str | None) -> str:
         if severity is None:
@@ -142,6 +149,7 @@ class LayerList(DataTable):
         text changed are replaced: a DataTable row insert costs far more than a cell update,
         and most edits change a handful of cells. `rebuild=True` forces the full path.
         """
+        self._analysis = analysis
         texts = []
         for info in analysis.rows:
             severity = worst_severity(analysis, info.row)

@@ -47,6 +47,11 @@ def panel_text(analysis: Analysis, row: int | None, suggestions: Sequence = ()) 
         for issue in issues:
             out.append(f"{MARKERS.get(issue.severity, '?')} {issue.severity}: ", style="bold")
             out.append(issue.message + "\n")
+    whole = [i for i in analysis.issues if i.row is None]
+    if whole:
+        out.append("\nWhole model:\n", style="bold")
+        for issue in whole:
+            out.append(f"{MARKERS.get(issue.severity, '?')} {issue.message}\n")
     if suggestions:
         out.append("\nNext, try:\n", style="bold")
         for s in list(suggestions)[:4]:
