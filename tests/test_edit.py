@@ -182,3 +182,48 @@ def test_layer_at_and_subtree_size(nested):
     assert edit.layer_at(nested, 3).type == "relu"
     assert edit.subtree_size(edit.layer_at(nested, 1)) == 3
     assert edit.row_count(nested) == 5
+
+
+# -- property: any sequence of edits keeps a well-formed, file-valid architecture ---------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SIMPLE = ["conv2d", "relu", "batchnorm", "maxpool2d", "dropout", "flatten", "dense", "residual"]
+OPS = st.tuples(st.sampled_from(["after", "before", "delete", "up", "down", "paste", "replace"]),
+                st.integers(0, 40), st.sampled_from(SIMPLE))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(OPS, max_size=25))
+def test_random_edit_sequences_stay_valid(ops):
+    arch = Architecture([L("conv2d"), L("residual", layers=[L("relu")]), L("flatten")])
+    clip = None
+    for op, pick, type_ in ops:
+        n = edit.row_count(arch)
+        row = pick % n if n else None
+        layer = L(type_)
+        if op == "after":
+            result = edit.insert_after(arch, row, layer)
+        elif op == "before":
+            result = edit.insert_before(arch, row, layer)
+        elif row is None:
+            continue
+        elif op == "delete":
+            clip = edit.copy_layer(arch, row)
+            result = edit.delete(arch, row)
+        elif op in ("up", "down"):
+            result = edit.move(arch, row, -1 if op == "up" else 1)
+            moved = edit.layer_at(result.arch, result.row)
+            assert moved == edit.layer_at(arch, row)  # the cursor follows the moved layer
+        elif op == "paste":
+            if clip is None:
+                continue
+            result = edit.paste_after(arch, row, clip)
+        else:
+            result = edit.replace(arch, row, layer)
+        count = edit.row_count(result.arch)
+        assert (result.row is None) == (count == 0)
+        assert result.row is None or 0 <= result.row < count
+        assert Architecture.from_dict(result.arch.to_dict()) == result.arch
+        arch = result.arch

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 from cnn_tui.spec.layers import LAYER_TYPES
 
 Choice = tuple[str, dict[str, Any]]
-SUMMARY_WIDTH = 48
+SUMMARY_WIDTH = 44
 
 
 def _params_text(params: dict[str, Any]) -> str:
