@@ -121,7 +121,8 @@ class LayerForm(ModalScreen[Layer | None]):
                 for p in params:
                     yield from self._field(p, self._layer.params.get(p.name))
             yield Static(id="effect")
-            yield Static("enter or ctrl+s: apply   escape: cancel   tab: next field",
+            yield Static("ctrl+s (or enter in a text field): apply   escape: cancel   "
+                         "tab: next field",
                          id="form-keys")
 
     def _field(self, p: Param, value: Any) -> ComposeResult:

@@ -347,3 +347,8 @@ class BuildScreen(Screen):
             diagram.focus()
         else:
             self.layer_list.focus()
+
+
+# Every class whose BINDINGS carry ids for the editor (for a keymap that checks the ids it is
+# given): the screen itself, the table (j/k), the form and the two pickers.
+KEY_CLASSES: tuple[type, ...] = (BuildScreen, LayerList, LayerForm, LayerPicker, TemplatePicker)
