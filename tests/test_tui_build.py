@@ -209,7 +209,11 @@ async def test_template_picker_loads_a_template_with_indented_residual_rows_and_
         assert diagram.display and not screen.query_one(LayerList).display
         text = str(screen.query_one("#diagram-body").render())
         assert "input 1x28x28" in text and "┌" in text and "8x26x26" in text
-        await pilot.press("d")  # edits still apply to the cursor row and redraw the diagram
+        assert "╔" in text  # the cursor's layer is drawn double
+        await pilot.press("j", "j")  # walks the layers: the table's cursor follows
+        assert screen.cursor_row == 2
+        assert "║ 3 MaxPool2D" in str(screen.query_one("#diagram-body").render())
+        await pilot.press("k", "k", "d")  # edits apply to the cursor row and redraw
         assert "1 ReLU" in str(screen.query_one("#diagram-body").render())
         app.theme = "cnn-mono"  # monochrome: plain ASCII boxes
         await pilot.pause()

@@ -57,6 +57,9 @@ class BuildScreen(Screen):
         Binding("ctrl+r", "redo", "Redo", show=False, id="build.redo"),
         Binding("t", "templates", "Templates", id="build.templates"),
         Binding("v", "toggle_diagram", "Diagram", id="build.diagram"),
+        # the table has its own j/k; these move its cursor while the diagram replaces it
+        Binding("j,down", "cursor(1)", "Next layer", show=False, id="build.diagram_down"),
+        Binding("k,up", "cursor(-1)", "Previous layer", show=False, id="build.diagram_up"),
     ]
 
     def __init__(self) -> None:
@@ -135,7 +138,7 @@ class BuildScreen(Screen):
         self.query_one("#input-line", Static).update(f"{input_text(analysis)} | {name}{dirty}")
         self.query_one(Totals).show(analysis, score(analysis).value)
         if self.has_class("diagram"):
-            self.query_one(Diagram).show(analysis)
+            self.query_one(Diagram).show(analysis, table.current_row)
         self._show_panel(suggestions)
 
     def _show_panel(self, with_suggestions: bool = True) -> None:
@@ -175,6 +178,8 @@ class BuildScreen(Screen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self._show_panel()
+        if self.has_class("diagram") and self.analysis is not None:
+            self.query_one(Diagram).show(self.analysis, self.cursor_row)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -341,12 +346,20 @@ class BuildScreen(Screen):
     def action_toggle_diagram(self) -> None:
         showing = not self.has_class("diagram")
         self.set_class(showing, "diagram")
-        if showing and self.analysis is not None:
-            diagram = self.query_one(Diagram)
-            diagram.show(self.analysis)
-            diagram.focus()
+        if showing:
+            if self.analysis is not None:
+                self.query_one(Diagram).show(self.analysis, self.cursor_row)
+            self.set_focus(None)  # the screen's j/k/arrows now walk the diagram
         else:
             self.layer_list.focus()
+
+    def action_cursor(self, step: int) -> None:
+        """Move the table's cursor while it is hidden behind the diagram."""
+        row = self.cursor_row
+        if row is None:
+            return
+        table = self.layer_list
+        table.move_cursor(row=max(0, min(row + step, table.row_count - 1)), animate=False)
 
 
 # Every class whose BINDINGS carry ids for the editor (for a keymap that checks the ids it is
