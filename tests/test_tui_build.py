@@ -278,3 +278,36 @@ def test_document_history_and_dirty_flag():
     unsubscribe()
     doc.apply(b, "more")
     assert len(seen) == 7
+
+
+# -- fuzz: whatever is typed into a form field is refused in one line or previews cleanly -------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cnn_tui.errors import SpecError  # noqa: E402
+from cnn_tui.spec import edit  # noqa: E402
+from cnn_tui.spec.layers import LAYER_TYPES  # noqa: E402
+from cnn_tui.spec.params import FLOAT, INT  # noqa: E402
+from cnn_tui.tui.dialogs.layer_form import effect_text, parse_value  # noqa: E402
+
+NUMERIC = [(t, p) for t, kind in LAYER_TYPES.items() if t != "residual"
+           for p in kind.params if p.kind in (INT, FLOAT)]
+TYPED = st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6).map(str),
+                  st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                  st.sampled_from(["", " 3 ", "1e3", "0x10", "-0", "nan", "inf", "3.0", "½"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(NUMERIC), TYPED)
+def test_typed_field_values_are_refused_in_one_line_or_preview_cleanly(target, text):
+    type_name, p = target
+    try:
+        value = parse_value(p, text)
+    except SpecError as err:
+        assert str(err) and "\n" not in str(err)
+        return
+    arch = get_template("beginner")
+    layer = Layer.make(type_name, **{p.name: value})
+    before, after = analyze(arch), analyze(edit.replace(arch, 3, layer).arch)
+    assert effect_text(before, after, 3).plain.startswith("Effect: output")

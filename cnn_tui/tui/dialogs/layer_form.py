@@ -41,6 +41,14 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def parse_value(p: Param, raw: Any) -> Any:
+    """A field's value as the layer will hold it: `raw` is an Input's text or a Select's
+    value (Select.NULL when blank). Raises SpecError with the one-line reason to show."""
+    if isinstance(raw, str) and p.kind not in (CHOICE,):
+        return p.parse_text(raw, "")
+    return p.check(None if raw is Select.NULL else raw, "")
+
+
 def _issue_key(issue) -> tuple:
     return (issue.rule, issue.row, issue.message)
 
@@ -161,11 +169,7 @@ class LayerForm(ModalScreen[Layer | None]):
         for p in self._kind.params:
             widget = self.query_one(f"#field-{p.name}")
             try:
-                if isinstance(widget, Select):
-                    raw = None if widget.value is Select.NULL else widget.value
-                    values[p.name] = p.check(raw, "")
-                else:
-                    values[p.name] = p.parse_text(widget.value, "")
+                values[p.name] = parse_value(p, widget.value)
             except SpecError as err:
                 errors[p.name] = str(err)
         return values, errors
