@@ -31,6 +31,8 @@ from cnn_tui.tui.screens.build import BuildScreen
 from cnn_tui.tui.screens.placeholder import RunsScreen
 
 SCREEN_MODES = ("build", "train", "analyze", "runs")
+# One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
+SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 
 def _train_screen():
@@ -44,9 +46,6 @@ def _analyze_screen():
     from cnn_tui.tui.screens.analyze import AnalyzeScreen
 
     return AnalyzeScreen()
-
-# One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
-SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 
 class CnnTuiApp(App[int]):

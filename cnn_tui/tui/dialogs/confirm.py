@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -12,7 +13,7 @@ from textual.widgets import Button, Static
 class ChoiceDialog(ModalScreen[str]):
     """Ask `question`; dismisses with the chosen answer's value (`cancel` on escape).
 
-    `choices` are (key, label, value); the key is also shown on the button: "[s] Save".
+    `choices` are (key, label, value); the key is also shown on the button: "Save (s)".
     """
 
     DEFAULT_CLASSES = "dialog"
@@ -34,7 +35,8 @@ class ChoiceDialog(ModalScreen[str]):
             yield Static(self.question, classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 for key, label, value in self.choices:
-                    yield Button(f"[{key}] {label}", id=f"answer-{value}", compact=True)
+                    shown = "esc" if key == "escape" else key
+                    yield Button(Text(f"{label} ({shown})"), id=f"answer-{value}", compact=True)
 
     def on_key(self, event) -> None:
         for key, _label, value in self.choices:
