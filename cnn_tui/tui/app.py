@@ -218,8 +218,11 @@ class CnnTuiApp(App[int]):
         self.notify(f"theme: {name}", timeout=2)
 
     def mode_screen(self, mode: str):
-        """The base screen of `mode` (created on first use)."""
-        stack = self.get_screen_stack(mode)
+        """The base screen of `mode`, or None while that screen was never visited."""
+        try:
+            stack = self.get_screen_stack(mode)
+        except KeyError:
+            return None
         return stack[0] if stack else None
 
     async def action_start_training(self) -> None:
@@ -346,9 +349,25 @@ class CnnTuiApp(App[int]):
 
     # -- quitting ---------------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """Quit; with unsaved changes ask first (save / discard / cancel)."""
+        """Quit, but ask first: about a training run in progress, then unsaved changes."""
         if isinstance(self.screen, ChoiceDialog):
             return  # already asking
+        train = self.mode_screen("train")
+        if train is not None and getattr(train, "busy", False):
+            def answer(choice: str | None) -> None:
+                if choice == "stop":
+                    train.stop_training()  # the screen's own stop: the run is kept, resumable
+                    self._quit_unless_unsaved()
+
+            self.push_screen(ChoiceDialog(
+                "Training in progress",
+                "A training run is in progress in this app. Quitting stops it after the "
+                "current step (it stays resumable from the Train screen with r).",
+                [("y", "Stop and quit", "stop"), ("n", "Keep training", "cancel")]), answer)
+            return
+        self._quit_unless_unsaved()
+
+    def _quit_unless_unsaved(self) -> None:
         if not self.document.dirty:
             self.autosaver.clear()
             self.exit(0)
