@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from textual.app import App
+from textual import events
 
 from cnn_tui.spec.model import Layer
 from cnn_tui.spec.templates import beginner
@@ -22,16 +22,23 @@ from cnn_tui.tui.widgets.training_form import TrainingForm
 LIMIT_TRAIN, LIMIT_TEST = 2000, 500
 
 
-class TrainApp(App):
-    """The smallest host for the screen: an app with a `document`, like CnnTuiApp."""
+def make_app(arch=None):
+    """The real app, on the Train screen's mode after `2` (as a user gets there)."""
+    from cnn_tui.tui.app import CnnTuiApp
+    return CnnTuiApp(arch or beginner(), offer_autosave=False)
 
-    def __init__(self, arch=None) -> None:
-        super().__init__()
-        self.document = Document(arch or beginner())
 
-    def on_mount(self) -> None:
-        from cnn_tui.tui.screens.train import TrainScreen
-        self.push_screen(TrainScreen())
+async def open_train(pilot):
+    await pilot.press("2")
+    await pilot.pause()
+    from cnn_tui.tui.screens.train import TrainScreen
+    assert isinstance(pilot.app.screen, TrainScreen)
+    return pilot.app.screen
+
+
+def send_keys(app, *keys: str) -> None:
+    for key in keys:
+        app.post_message(events.Key(key, " " if key == "space" else key))
 
 
 async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
@@ -71,9 +78,9 @@ def test_relay_bounds_batch_messages_and_keeps_every_point():
 async def test_start_is_blocked_while_the_architecture_has_errors():
     arch = beginner()
     arch.layers.insert(0, Layer.make("dense", units=10))  # dense on an image: no flatten
-    app = TrainApp(arch)
+    app = make_app(arch)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
+        screen = await open_train(pilot)
         await pilot.press("s")
         await pilot.pause()
         assert screen.worker is None and screen.state == "idle"
@@ -82,9 +89,9 @@ async def test_start_is_blocked_while_the_architecture_has_errors():
 
 
 async def test_invalid_setting_is_refused_in_place_and_blocks_start():
-    app = TrainApp()
+    app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
+        screen = await open_train(pilot)
         form = screen.query_one(TrainingForm)
         assert form.values()["batch_size"] == 64  # from the Beginner file's training section
         form.set_field("learning_rate", "-1")
@@ -106,24 +113,28 @@ async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
     from cnn_tui.tui.screens.analyze import AnalyzeScreen
     from cnn_tui.tui.widgets.confusion import ConfusionMatrix
 
-    app = TrainApp()
+    app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
+        screen = await open_train(pilot)
         form = screen.query_one(TrainingForm)
         assert form.limits() == {"limit_train": LIMIT_TRAIN, "limit_test": LIMIT_TEST}
         form.set_field("epochs", "1")
         form.set_field("val_size", "500")
         await pilot.pause()
-        await pilot.press("s", "space")  # start, and pause before the first step
+        assert app.focused.id == "epoch-table"  # the screen's keys work at once
+        # Keys queued back to back: pilot.press waits up to a second for the app to be idle
+        # after each key, and a warm trainer can finish 2,000 images in that time.
+        send_keys(app, "s", "space")  # start, and pause before the first step
         await wait_for(pilot, lambda: screen.history.start is not None, what="run start")
         assert screen.state == "paused" and screen.control.paused
         await pilot.pause(0.3)
         assert screen.history.batches == []  # paused: no step was taken
-        await pilot.press("space")
-        assert screen.state == "running"
-        await wait_for(pilot, lambda: screen.history.batches, what="first batch")
-        await pilot.press("space")  # pause again, then stop while paused: deterministic
-        assert screen.state == "paused"
+        send_keys(app, "space")  # resume ...
+        await pilot.pause(0.01)  # a plain sleep: lets the key through, not the whole epoch
+        assert screen.state == "running" and not screen.control.paused
+        send_keys(app, "space")  # ... and pause again, so the stop below lands mid-epoch
+        await pilot.pause(0.01)
+        assert screen.state == "paused" and screen.control.paused
         await pilot.press("x")
         await pilot.pause()
         await pilot.press("y")  # confirm
@@ -146,9 +157,9 @@ async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
         assert table.row_count == 1
         assert "finished" in screen.last_message and "test accuracy" in screen.last_message
 
-        app.push_screen(AnalyzeScreen())
-        await pilot.pause()
+        await pilot.press("3")  # the Analyze screen follows the newest run: this one
         analyze = app.screen
+        assert isinstance(analyze, AnalyzeScreen)
         await wait_for(pilot, lambda: analyze.record is not None, what="analyze load")
         assert analyze.record.id == run_id
         matrix = analyze.query_one(ConfusionMatrix)

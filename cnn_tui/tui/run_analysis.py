@@ -55,7 +55,9 @@ def latest_run_id(runs_dir=None) -> str | None:
     """The newest run in the store that has weights to look at (None when the store is empty)."""
     from cnn_tui.runs.store import RunStore
     store = RunStore(runs_dir)
-    for record in store.list_runs(with_epochs=False):
+    records = sorted(store.list_runs(with_epochs=False), key=lambda r: r.started or 0.0,
+                     reverse=True)  # ids sort by the second only; two runs may share one
+    for record in records:
         if store.model_path(record.id).is_file() or store.checkpoint_path(record.id).is_file():
             return record.id
     return None

@@ -296,7 +296,8 @@ class AnalyzeScreen(Screen):
         info.update(f"{self._source_title()} · layer {layer.label} "
                     f"({self.layer_pos + 1}/{len(self.data.layers)}) {list(layer.shape)} · "
                     f"channel {self.channel + 1}/{maps.shape[0]}")
-        width = max(20, self.query_one("#maps-scroll").size.width - 2 or 100)
+        shown = self.query_one("#maps-scroll").size.width
+        width = max(20, (shown if shown > 0 else self.app.size.width - 4) - 2)
         self.query_one("#maps-grid", Static).update(
             tile_maps(maps, self.channel, width, prefers_monochrome(self.app)))
 
@@ -400,6 +401,13 @@ class AnalyzeScreen(Screen):
         bars.update(text)
 
     # ------------------------------------------------------------------ views and export
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-maps":
+            self.call_after_refresh(self._draw_maps)  # the grid wraps at the width shown
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._draw_maps)
+
     def action_cycle_view(self, delta: int) -> None:
         tabs = self.query_one(TabbedContent)
         pos = TABS.index(tabs.active) if tabs.active in TABS else 0

@@ -76,6 +76,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
     """Train the document's architecture; `s` start, `space` pause, `x` stop, `r` resume."""
 
     CSS_PATH = Path(__file__).with_name("train.tcss")
+    AUTO_FOCUS = "#epoch-table"  # the keys (s, space, x, r) work at once; tab reaches the form
     HELP = ("Train: `s` starts a run with the settings on the left (blocked, with the reason, "
             "while the architecture has errors), `space` pauses and resumes, `x` stops after "
             "the current step (it asks first; the run can be resumed), `r` resumes the last "
@@ -229,6 +230,8 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self.query_one("#train-progress-text", Static).update("loading data and model…")
         self._show_status("resuming " + resume if resume else "starting…")
         self.query_one(TrainingForm).disabled = True
+        if self.size.width < 100:  # a narrow terminal: give the charts the room while training
+            self.query_one("#train-side").display = False
         self.query_one("#epoch-table").focus()
         self.worker = self.run_training(TrainRequest(arch, config, options, self.control, self.relay))
 

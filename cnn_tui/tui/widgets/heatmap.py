@@ -12,6 +12,7 @@ by each channel's own min..max.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import Sequence
 
 from rich.style import Style
@@ -93,23 +94,30 @@ def shade_lines(values: Grid) -> list[str]:
     return lines
 
 
+LEVELS = 64  # colours are quantised to this many steps: styles are then shared and cached
+
+
+@lru_cache(maxsize=8192)
+def _cell_style(top: int, bottom: int | None, ramp: str) -> Style:
+    fg = "rgb({},{},{})".format(*ramp_color(top / LEVELS, ramp))
+    bg = None if bottom is None else "rgb({},{},{})".format(*ramp_color(bottom / LEVELS, ramp))
+    return Style(color=fg, bgcolor=bg)
+
+
+def _level(v: float) -> int:
+    return min(LEVELS, max(0, int(v * LEVELS + 0.5)))
+
+
 def halfblock_lines(values: Grid, ramp: str = "viridis") -> list[Text]:
     """Colour: `▀` per cell, top pixel as foreground, bottom pixel as background colour."""
-    cache: dict[tuple[float, float | None], Style] = {}
     lines = []
     for y in range(0, len(values), 2):
         top = values[y]
         bottom = values[y + 1] if y + 1 < len(values) else None
-        text = Text(no_wrap=True, overflow="crop")
+        text = Text(UPPER_HALF * len(top), no_wrap=True, overflow="crop")
         for x, v in enumerate(top):
-            b = None if bottom is None else bottom[x]
-            key = (v, b)
-            style = cache.get(key)
-            if style is None:
-                fg = "rgb({},{},{})".format(*ramp_color(v, ramp))
-                bg = None if b is None else "rgb({},{},{})".format(*ramp_color(b, ramp))
-                style = cache[key] = Style(color=fg, bgcolor=bg)
-            text.append(UPPER_HALF, style)
+            b = None if bottom is None else _level(bottom[x])
+            text.stylize(_cell_style(_level(v), b, ramp), x, x + 1)
         lines.append(text)
     return lines
 
@@ -169,7 +177,16 @@ class Heatmap(Widget):
         self._values = [list(r) for r in values]
         if caption is not None:
             self.caption = caption
+        self._fit()
         self.refresh(layout=True)
+
+    def _fit(self) -> None:
+        # Explicit cell sizes: an auto size would be measured once and cached by Textual.
+        self.styles.width = max(len(self._values[0]) if self._values else 0, len(self.caption))
+        self.styles.height = (len(self._values) + 1) // 2 + (1 if self.caption else 0)
+
+    def on_mount(self) -> None:
+        self._fit()
 
     def get_content_width(self, container, viewport) -> int:
         width = len(self._values[0]) if self._values else 0

@@ -91,7 +91,8 @@ class TrainingForm(VerticalScroll):
         if p.kind == BOOL:
             yield Checkbox(label, bool(value), id=fid, compact=True, tooltip=p.help)
             return
-        yield Label(f"{label} ({p.range_text()})", classes="form-label")
+        hint = "" if p.kind == CHOICE else f" ({p.range_text()})"
+        yield Label(f"{label}{hint}", classes="form-label")
         if p.kind == CHOICE:
             yield Select([(c, c) for c in p.choices], value=value, allow_blank=False, id=fid,
                          compact=True, tooltip=p.help)
