@@ -185,7 +185,10 @@ def evaluate(model, images, labels, device, batch_size=1000):
 
 
 def train(model, cfg, data, device, log=print):
+    """The data stays on `device` as uint8; a batch is an index into a permutation, and the
+    running sums stay on the device too, so there is no host sync inside an epoch."""
     (x_train, y_train), (x_val, y_val) = data
+    x_train, y_train = x_train.to(device), y_train.to(device)
     optimizer = make_optimizer(model, cfg)
     epochs, batch = cfg["epochs"], cfg["batch_size"]
     schedule = Schedule(cfg, epochs)
@@ -194,20 +197,22 @@ def train(model, cfg, data, device, log=print):
     best, best_state, waited = None, None, 0
     for epoch in range(epochs):
         model.train()
-        start, loss_sum, correct = time.time(), 0.0, 0
-        perm = torch.randperm(len(x_train), generator=gen)
+        start = time.time()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        perm = torch.randperm(len(x_train), generator=gen).to(device)
         for step in range(steps):
             idx = perm[step * batch:(step + 1) * batch]
-            x = normalise(x_train[idx]).to(device)
-            y = y_train[idx].to(device)
+            x, y = normalise(x_train[idx]), y_train[idx]
             schedule.apply(optimizer, epoch + step / steps)
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.detach() * len(idx)
+            correct += (logits.argmax(1) == y).sum()
+        loss_sum, correct = loss_sum.item(), correct.item()
         line = (f"epoch {epoch + 1}/{epochs}  train loss {loss_sum / len(x_train):.4f}"
                 f"  acc {correct / len(x_train):.4f}")
         metric = None
@@ -261,6 +266,8 @@ def main(argv=None):
                   else "cpu")
     else:
         device = args.device
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
     model = Net().to(device)
     if args.weights:
         model.load_state_dict(torch.load(args.weights, map_location=device, weights_only=True))
