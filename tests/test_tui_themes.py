@@ -90,6 +90,19 @@ async def test_no_color_starts_monochrome(monkeypatch):
         assert app.theme == "cnn-mono"
     flagged = CnnTuiApp(theme="light", offer_autosave=False)  # the flag still wins
     assert flagged.theme == "cnn-light"
+    monkeypatch.delenv("NO_COLOR")
+    assert CnnTuiApp(offer_autosave=False).theme == "cnn-dark"  # not remembered as a choice
+
+
+async def test_chosen_theme_is_remembered_for_next_start():
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.theme == "cnn-dark"
+        app.action_set_theme("cnn-light")
+        await pilot.pause()
+    again = CnnTuiApp(offer_autosave=False)
+    assert again.theme == "cnn-light"
+    assert CnnTuiApp(theme="cnn-high-contrast", offer_autosave=False).theme == "cnn-high-contrast"
 
 
 async def test_config_theme_and_keymap_applied():

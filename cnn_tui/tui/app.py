@@ -109,7 +109,8 @@ class CnnTuiApp(App[int]):
         return names
 
     def _starting_theme(self, requested: str | None) -> str:
-        """`--theme` wins, then NO_COLOR (monochrome), then config.toml, then cnn-dark."""
+        """`--theme` wins, then NO_COLOR (monochrome), then config.toml, then the theme
+        chosen last time, then cnn-dark."""
         if requested:
             return self._known_theme(requested, "--theme") or theme_mod.DEFAULT_THEME
         if os.environ.get("NO_COLOR") is not None or self.no_color:
@@ -121,7 +122,8 @@ class CnnTuiApp(App[int]):
                 return theme_mod.DEFAULT_THEME
             return (self._known_theme(configured, f"{locations.config_file()}: theme")
                     or theme_mod.DEFAULT_THEME)
-        return theme_mod.DEFAULT_THEME
+        last = theme_mod.read_last_theme()
+        return last if last in self.theme_names else theme_mod.DEFAULT_THEME
 
     def _known_theme(self, name: str, where: str) -> str | None:
         resolved = theme_mod.resolve_name(name)
@@ -140,6 +142,7 @@ class CnnTuiApp(App[int]):
         self.startup_problems += [f"{shown}: {p}" for p in key_conflicts(keymap, *classes)]
         if keymap:
             self.set_keymap(keymap)
+        self.theme_changed_signal.subscribe(self, lambda theme: theme_mod.remember_theme(theme.name))
         for problem in self.startup_problems:
             self.notify(problem, severity="warning", timeout=10)
         if self.offer_autosave:

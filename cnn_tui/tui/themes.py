@@ -171,3 +171,37 @@ def load_theme_dirs(folders: list[Path]) -> tuple[list[Theme], list[str]]:
                 continue
             found[theme.name] = theme
     return list(found.values()), errors
+
+
+def last_theme_file() -> Path:
+    from cnn_tui import locations
+
+    return locations.state_dir() / "theme.json"
+
+
+def read_last_theme() -> str | None:
+    """The theme chosen in the last session, if any (a broken file counts as none)."""
+    import json
+
+    try:
+        name = json.loads(last_theme_file().read_text(encoding="utf-8")).get("theme")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def remember_theme(name: str) -> None:
+    """Keep the chosen theme for the next start; best effort (a read-only home is fine)."""
+    import json
+    import os
+    import tempfile
+
+    path = last_theme_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".theme.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"theme": name}, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
