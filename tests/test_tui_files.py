@@ -162,12 +162,25 @@ async def test_autosave_written_and_offered_back(tmp_path):
         assert second.document.arch.to_dict() == get_template("lenet5").to_dict()
         assert second.document.dirty  # restored work is not saved anywhere yet
 
-    third = CnnTuiApp()
+    third = CnnTuiApp()  # escape: kept aside as a file, never overwritten by the next autosave
     async with third.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape")
+        assert not autosave_path().exists()
+        kept = list(autosave_path().parent.glob("autosave-*.json"))
+        assert len(kept) == 1
+        assert spec_io.read_file(kept[0]).to_dict() == get_template("lenet5").to_dict()
+        assert any(str(kept[0]) in n for n in _notes(third))
+        third.document.apply(get_template("advanced"), "new work")
+        await pilot.pause(0.8)
+        assert read_autosave().name == get_template("advanced").name
+
+    fourth = CnnTuiApp()
+    async with fourth.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("d")  # discard
         assert not autosave_path().exists()
-        assert third.document.arch.to_dict() == get_template("beginner").to_dict()
+        assert fourth.document.arch.to_dict() == get_template("beginner").to_dict()
 
 
 async def test_autosave_not_offered_when_equal_and_cleared_on_save(tmp_path):

@@ -21,7 +21,7 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import io as spec_io
 from cnn_tui.spec.model import Architecture
 from cnn_tui.tui import themes as theme_mod
-from cnn_tui.tui.autosave import Autosaver, read_autosave, same_architecture
+from cnn_tui.tui.autosave import Autosaver, keep_aside, read_autosave, same_architecture
 from cnn_tui.tui.commands import AppCommands
 from cnn_tui.tui.dialogs.confirm import ChoiceDialog
 from cnn_tui.tui.dialogs.path_prompt import PathPrompt
@@ -174,13 +174,17 @@ class CnnTuiApp(App[int]):
                 self.notify(f"restored the autosaved {saved.name!r} (u undoes)")
             elif choice == "discard":
                 self.autosaver.clear()
+            else:  # keep it as a file: the next autosave must not overwrite it
+                kept = keep_aside(self.autosaver.path)
+                if kept is not None:
+                    self.notify(f"kept the autosaved work as {kept} (ctrl+o opens it)", timeout=10)
 
         self.push_screen(ChoiceDialog(
             "Unsaved work from last time",
             f"An autosaved architecture {saved.name!r} ({len(saved.layers)} layers) differs "
-            "from what was opened. Restore it?",
-            [("r", "Restore", "restore"), ("d", "Discard", "discard"), ("escape", "Later", "later")],
-            cancel="later"), answer)
+            "from what was opened. Restore it, discard it, or keep it as a file for later?",
+            [("r", "Restore", "restore"), ("d", "Discard", "discard"), ("k", "Keep file", "keep")],
+            cancel="keep"), answer)
 
     # -- document ---------------------------------------------------------------------------
     def _document_changed(self) -> None:

@@ -59,6 +59,20 @@ def clear_autosave(path: Path | None = None) -> None:
         pass  # a stale autosave is offered again next time: annoying, never harmful
 
 
+def keep_aside(path: Path | None = None) -> Path | None:
+    """Move the autosave to `autosave-<time>.json` beside it (a file the user can open later),
+    so the next autosave cannot overwrite it. Returns the new path, None if it failed."""
+    import time
+
+    path = path or autosave_path()
+    target = path.with_name(f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    try:
+        path.replace(target)
+    except OSError:
+        return None
+    return target
+
+
 def same_architecture(a: Architecture | None, b: Architecture | None) -> bool:
     return a is not None and b is not None and a.to_dict() == b.to_dict()
 
