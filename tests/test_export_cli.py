@@ -73,6 +73,15 @@ def test_every_format_from_a_run(tmp_path, capsys, trained):
     model.load_state_dict(state, strict=True)
     script = (tmp_path / f"{stem}.py").read_text()
     assert "'batch_size': 32," in script and "'learning_rate': 0.002," in script  # the run's
+    # the exported script, given the exported weights, scores what the engine scored
+    namespace = {"__name__": "exported"}
+    exec(compile(script, stem, "exec"), namespace)  # noqa: S102 - our own output
+    result = namespace["main"](["--data-dir", str(_mnist_root()), "--weights",
+                                str(tmp_path / f"{stem}.pt"), "--epochs", "0",
+                                "--limit-test", "500", "--val-size", "0", "--device", "cpu"])
+    capsys.readouterr()
+    evaluation = json.loads((tmp_path / f"{stem}.json").read_text())["run"]["evaluation"]
+    assert result["test_acc"] == pytest.approx(evaluation["test_acc"], abs=0.0021)
     rows = list(csv.DictReader(io.StringIO((tmp_path / f"{stem}.csv").read_text())))
     assert [r["epoch"] for r in rows] == ["1"] and rows[0]["run_id"] == run_id
     doc = json.loads((tmp_path / f"{stem}.json").read_text())

@@ -167,6 +167,9 @@ def _comment(info, model_layer=None) -> str:
     what = describe_layer(info.layer)
     if type(model_layer).__name__ == "Identity" and info.layer.type == "softmax":
         what += " (final: left to the loss; predict_proba applies it)"
+    elif info.layer.params.get("activation") == "softmax" and model_layer is not None \
+            and not hasattr(model_layer, "act"):
+        what += " (the final softmax is left to the loss)"
     shapes = f"{shape_text(info.in_shape)} -> {shape_text(info.out_shape)}"
     params = f", {info.params:,} params" if info.params else ""
     return f"# {info.row + 1}. {what}: {shapes}{params}"
@@ -227,7 +230,14 @@ def model_code(arch: Architecture, model=None) -> str:
             "        return x\n\n"
             "    def predict_proba(self, x):\n"
             "        return torch.softmax(self.forward(x), dim=1)\n\n\n"
-            f"LR_MULT = {_lr_mults(analysis)!r}  # per-layer learning-rate multipliers\n")
+            + _lr_mult_text(_lr_mults(analysis)))
+
+
+def _lr_mult_text(mults: dict[str, float]) -> str:
+    head = "# per-layer learning-rate multipliers (parameter-name prefix -> factor; 0 freezes)\n"
+    if len(repr(mults)) <= 80:
+        return f"{head}LR_MULT = {mults!r}\n"
+    return head + "LR_MULT = {\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in mults.items()) + "}\n"
 
 
 def _docstring_safe(text: str) -> str:
