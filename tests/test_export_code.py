@@ -212,3 +212,72 @@ def test_metrics_csv_and_json(tmp_path):
     one = json.loads(metrics.runs_json([store.get(ids[0])], single=True))
     assert one["run"]["evaluation"]["test_acc"] == 0.91
     assert metrics.epochs_csv([]).strip() == ",".join(metrics.EPOCH_COLUMNS)
+
+
+# ---------------------------------------------------------------------------- fuzz
+
+def _fuzz_archs():
+    from hypothesis import strategies as st
+
+    from cnn_tui.spec.model import Layer
+
+    L = Layer.make
+    acts = st.sampled_from([None, "relu", "leaky_relu", "gelu", "tanh"])
+    conv = st.builds(lambda f, k, s, p, a, lr: L("conv2d", filters=f, kernel_size=k, stride=s,
+                                                   padding=p, activation=a, lr_mult=lr),
+                     st.integers(1, 12), st.integers(1, 5), st.integers(1, 3),
+                     st.sampled_from(["valid", "same"]), acts, st.sampled_from([None, 0.0, 2.0]))
+    pool = st.builds(lambda t, k, s, p: L(t, pool_size=k, stride=s, padding=p),
+                     st.sampled_from(["maxpool2d", "avgpool2d"]), st.integers(1, 4),
+                     st.sampled_from([None, 1, 2, 3]), st.sampled_from(["valid", "same"]))
+    simple = st.sampled_from(["batchnorm", "relu", "dropout", "sigmoid"]).map(lambda t: L(t))
+    inner = st.one_of(conv, pool, simple)
+    residual = st.builds(lambda ls, lr: L("residual", layers=ls, lr_mult=lr),
+                         st.lists(inner, max_size=3), st.sampled_from([None, 0.5]))
+
+    def fits(layers, shape, classes):
+        a = analyze(Architecture(layers, input=shape, classes=classes))
+        return not [i for i in a.errors() if i.rule != "wrong-class-count"]
+
+    @st.composite
+    def archs(draw):
+        shape = (draw(st.integers(1, 3)), draw(st.integers(5, 24)), draw(st.integers(5, 24)))
+        classes = draw(st.integers(2, 12))
+        layers = []
+        for layer in draw(st.lists(st.one_of(inner, inner, residual), max_size=6)):
+            if fits(layers + [layer], shape, classes):
+                layers.append(layer)
+        layers.append(L(draw(st.sampled_from(["flatten", "global_avgpool"]))))
+        final = draw(st.sampled_from([None, "softmax"]))
+        layers.append(L("dense", units=classes, activation=final))
+        arch = Architecture(layers, input=shape, classes=classes)
+        assert analyze(arch).valid
+        return arch
+
+    return archs()
+
+
+def test_fuzz_generated_code_matches_build_model():
+    """Random valid architectures (odd input sizes and channels, class counts, paddings,
+    residual projections, frozen layers): the generated Net is build_model's twin, and the
+    Keras script parses."""
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+              database=None)
+    @given(_fuzz_archs())
+    def check(arch):
+        built = build_model(arch).eval()
+        net = _exec(pytorch_script(arch), "fuzz")["Net"]().eval()
+        net.load_state_dict(built.state_dict(), strict=True)
+        x = torch.randn(2, *arch.input)
+        with torch.no_grad():
+            assert torch.equal(net(x), built(x))
+        ast.parse(keras_script(arch))
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: one thread is fastest on a shared machine
+    try:
+        check()
+    finally:
+        torch.set_num_threads(threads)
