@@ -170,7 +170,7 @@ Reads MNIST from the four IDX files in DATA_DIR or DATA_DIR/MNIST/raw (nothing i
 Keras is channels-last, so the input is (H, W, C); layers and trainable parameter counts match
 cnn-tui's PyTorch model. Not carried over: learning-rate schedules other than constant,
 per-layer learning-rate multipliers other than 0 (a layer with lr_mult 0 is trainable=False),
-early stopping and augmentation.
+label smoothing, early stopping and augmentation.
 """
 
 import argparse
@@ -211,18 +211,17 @@ def load_split(data_dir, prefix, limit=None):
     return images, labels[:limit].astype("int64")
 
 
-def main():
-    parser = argparse.ArgumentParser()
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--epochs", type=int, default=TRAINING["epochs"])
     parser.add_argument("--limit-train", type=int, default=None)
     parser.add_argument("--limit-test", type=int, default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     model = build_model()
     model.summary()
     optimizer = keras.optimizers.@@OPTIMIZER@@
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=@@FROM_LOGITS@@,
-                                                      label_smoothing=0.0)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=@@FROM_LOGITS@@)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     x_train, y_train = load_split(args.data_dir, "train", args.limit_train)
     x_test, y_test = load_split(args.data_dir, "t10k", args.limit_test)
@@ -231,6 +230,7 @@ def main():
               validation_split=val / len(x_train) if val else 0.0)
     loss_value, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy {accuracy:.4f}  loss {loss_value:.4f}")
+    return accuracy
 
 
 if __name__ == "__main__":
