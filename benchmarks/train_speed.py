@@ -3,7 +3,8 @@
 Rows:
 - reference      pytorch/examples Net: DataLoader + ToTensor/Normalize, Adadelta 1.0, StepLR 0.7, batch 64
 - engine (same)  the same Net and optimizer through cnn-tui's engine, batch 64 (a like-for-like loop)
-- engine (dflt)  the same Net, the engine's device default batch size (CPU 128, CUDA 256)
+- engine (dflt)  the same Net, the engine's device default batch size (CPU 64, CUDA 512), and on
+                 CUDA also batch 1024
 - Advanced       the Advanced template with its file's settings (batch 128), and on CUDA batch 1024
 - fast (--target-acc): Advanced, batch 1024, Adam + one-cycle, all 60k images (val_size 0); the test set is
   evaluated at each epoch end (not counted) and the training time to reach the target is reported.
@@ -41,10 +42,9 @@ def engine_run(arch, config: dict, args, runs_dir: Path, limit=None, limit_test=
     opts = RunOptions(data_dir=args.data_dir, runs_dir=runs_dir, limit_train=limit,
                       limit_test=limit_test, device=args.device, progress_every=10_000,
                       grad_norms_every=0, compile=args.compile)
-    callbacks = []
-    trainer = Trainer(arch, config, opts, callbacks)
+    trainer = Trainer(arch, config, opts)
     if per_epoch is not None:
-        callbacks.append(lambda event: per_epoch(trainer, event))
+        trainer.callbacks.append(lambda event: per_epoch(trainer, event))
     result = trainer.run()
     rates = [e["images_per_s"] for e in result.epochs]
     return {"images_per_s": rates[-1] if rates else 0.0, "mean_images_per_s": result.images_per_s,
@@ -121,6 +121,11 @@ def main(argv=None) -> int:
             rows.append({"loop": "engine (defaults)", "net": "Net",
                          **engine_run(arch, {"epochs": args.epochs, "val_size": 0}, args, runs_dir,
                                       args.limit, args.limit_test)})
+            if dev.kind == "cuda":
+                rows.append({"loop": "engine (batch 1024)", "net": "Net",
+                             **engine_run(arch, {"epochs": args.epochs, "val_size": 0,
+                                                 "batch_size": 1024}, args, runs_dir,
+                                          args.limit, args.limit_test)})
         if "advanced" not in skip:
             batches = [None] + ([1024] if dev.kind == "cuda" else [])
             for b in batches:

@@ -361,8 +361,9 @@ class Trainer:
             val_loss = val["loss"] if val else None
             val_acc = val["accuracy"] if val else None
             if val_loss is not None and not math.isfinite(val_loss):
-                return "failed", (f"validation loss became {val_loss} in epoch {epoch + 1}; the "
-                                  f"last good checkpoint (epoch {epoch}) is kept")
+                return "failed", (f"validation loss became {val_loss} in epoch {epoch + 1}: training "
+                                  f"diverged (try a lower learning rate); the last good "
+                                  f"checkpoint (epoch {epoch}) is kept")
             metric = (val_acc if monitor == "val_acc" else val_loss) if val else \
                 (stats["acc"] if monitor == "val_acc" else stats["loss"])
             self.schedule.observe(metric)
