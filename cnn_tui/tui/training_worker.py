@@ -3,7 +3,7 @@
 The engine knows nothing of Textual: it calls `ProgressRelay` (a plain callback) with its
 dataclass events on the worker thread. The relay appends what the charts need to a
 `TrainingHistory` (a list append: no lock, no copy) and posts a message for the UI, at a
-bounded rate for the per-batch events (`min_interval`, default 0.1 s, so at most ~10 progress
+bounded rate for the per-batch events (`min_interval`, default 0.5 s, so at most 2 progress
 messages a second whatever the trainer's speed) and always for the rare ones (epoch end,
 evaluation, run end, logs). `post_message` is thread-safe in Textual.
 
@@ -46,7 +46,7 @@ class ProgressRelay:
     """The engine callback: events -> history + bounded-rate Textual messages."""
 
     def __init__(self, post: Callable[[Message], Any], history: TrainingHistory | None = None,
-                 min_interval: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
+                 min_interval: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
         self.post = post
         self.history = history if history is not None else TrainingHistory()
         self.min_interval = min_interval

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from cnn_tui.tui import messages as M
@@ -24,7 +24,11 @@ from cnn_tui.tui.training_worker import (ProgressRelay, TrainingHistory, Trainin
                                          TrainRequest)
 from cnn_tui.tui.widgets.training_form import TrainingForm
 
-CHART_HZ = 2.0
+# Drawing takes the GIL from the trainer's Python, so it is paced: the charts are redrawn at
+# most once a second and never more often than keeps their drawing under CHART_DUTY of the
+# time; progress lines are one-line updates without a layout pass.
+CHART_MIN_INTERVAL = 1.0
+CHART_DUTY = 0.01
 EPOCH_COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time",
                  "img/s", "best")
 RESUMABLE = ("stopped", "interrupted")
@@ -54,6 +58,17 @@ def _pct(value: float | None) -> str:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+def progress_line(done: int, total: int, text: str, width: int = 20) -> str:
+    """`█████▌        27% text`: a bar drawn in the line itself.
+
+    One Static updated without a layout pass, instead of Textual's ProgressBar (three widgets,
+    a 1 s timer, and a 15 fps animation while its total is unknown).
+    """
+    from cnn_tui.tui.widgets.probabilities import bar
+    share = done / total if total else 0.0
+    return f"{bar(share, width)} {100 * share:3.0f}%  {text}"
 
 
 def start_blocker(arch, form_errors: dict[str, str]) -> str | None:
@@ -100,6 +115,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self.last_message = ""
         self.result = None  # the engine's RunResult once the worker returns
         self._charts_dirty = False
+        self._charts_drawn_at = 0.0
         self._filled_from: dict | None = None
         self._run_limits: dict[str, dict] = {}  # run id -> the limits it was started with
         self._ips: float | None = None
@@ -116,9 +132,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
                 yield TrainingForm(config, id="train-form")
             with Vertical(id="train-main"):
                 yield Static("", id="train-status")
-                with Horizontal(id="train-progress-row"):
-                    yield ProgressBar(total=None, show_eta=False, id="train-progress")
-                    yield Static("", id="train-progress-text")
+                yield Static(progress_line(0, 0, ""), id="train-progress")
                 yield Static("", id="train-device")
                 with Horizontal(id="train-charts"):
                     yield LossChart(id="loss-chart")
@@ -130,7 +144,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
     def on_mount(self) -> None:
         table = self.query_one("#epoch-table", DataTable)
         table.add_columns(*EPOCH_COLUMNS)
-        self.set_interval(1.0 / CHART_HZ, self._redraw_charts)
+        self.set_interval(0.5, self._redraw_charts)
         self._show_status()
 
     def on_screen_resume(self) -> None:
@@ -225,9 +239,8 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         table.clear()
         for chart in self.query("#loss-chart, #acc-chart"):
             chart.set_history(self.history)
-        bar = self.query_one("#train-progress", ProgressBar)
-        bar.update(total=None, progress=0)
-        self.query_one("#train-progress-text", Static).update("loading data and model…")
+        self.query_one("#train-progress", Static).update(
+            progress_line(0, 0, "loading data and model…"), layout=False)
         self._show_status("resuming " + resume if resume else "starting…")
         self.query_one(TrainingForm).disabled = True
         if self.size.width < 100:  # a narrow terminal: give the charts the room while training
@@ -294,16 +307,16 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         first = start.start_epoch if start else 0
         total = max(1, (epochs - first) * ev.steps)
         done = (ev.epoch - 1 - first) * ev.steps + ev.step
-        self.query_one("#train-progress", ProgressBar).update(total=total, progress=done)
         self._ips = ev.images_per_s if self._ips is None else 0.7 * self._ips + 0.3 * ev.images_per_s
         batch = (start.batch_size if start and start.batch_size else 0) or \
             max(1, ev.seen // max(ev.step, 1))
         remaining = (total - done) * batch
         eta = remaining / self._ips if self._ips else None
-        self.query_one("#train-progress-text", Static).update(
-            f"epoch {ev.epoch}/{epochs} · step {ev.step}/{ev.steps} · "
-            f"{ev.images_per_s:,.0f} img/s · ETA {fmt_duration(eta)} · lr {ev.lr:.3g} · "
-            f"loss {ev.loss:.4f} · acc {100 * ev.acc:.1f}%")
+        text = (f"epoch {ev.epoch}/{epochs} · step {ev.step}/{ev.steps} · "
+                f"{ev.images_per_s:,.0f} img/s · ETA {fmt_duration(eta)} · lr {ev.lr:.3g} · "
+                f"loss {ev.loss:.4f} · acc {100 * ev.acc:.1f}%")
+        self.query_one("#train-progress", Static).update(progress_line(done, total, text),
+                                                        layout=False)  # one line: no layout
         self._charts_dirty = True
 
     def on_epoch_finished(self, message: M.EpochFinished) -> None:
@@ -333,7 +346,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self.run_id = ev.run_id
         self.state = ev.status
         self._charts_dirty = True
-        self._redraw_charts()
+        self._redraw_charts(force=True)
         if ev.status == "finished":
             test = f" · test accuracy {_pct(ev.test_acc)}" if ev.test_acc is not None else ""
             note = f"finished in {fmt_duration(ev.seconds)}{test} · 3 opens Analyze"
@@ -374,13 +387,20 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         if stats is not None:
             text += (f" · memory {fmt_bytes(stats.memory_current)} "
                      f"(peak {fmt_bytes(stats.memory_peak)})")
-        self.query_one("#train-device", Static).update(text)
+        self.query_one("#train-device", Static).update(text, layout=False)
 
-    def _redraw_charts(self) -> None:
+    def _redraw_charts(self, force: bool = False) -> None:
         if not self._charts_dirty:
             return
+        charts = list(self.query("#loss-chart, #acc-chart"))
+        cost = sum(getattr(c, "render_seconds", 0.0) for c in charts)
+        interval = max(CHART_MIN_INTERVAL, cost / CHART_DUTY)
+        now = time.monotonic()
+        if not force and now - self._charts_drawn_at < interval:
+            return
         self._charts_dirty = False
-        for chart in self.query("#loss-chart, #acc-chart"):
+        self._charts_drawn_at = now
+        for chart in charts:
             chart.refresh()
 
     # ------------------------------------------------------------------ for tests and the app

@@ -3,10 +3,13 @@
 Each chart shows the training curve per batch (smoothed with an exponential moving average,
 thinned to at most `MAX_POINTS`), the training value per epoch and the validation value per
 epoch, each with its own marker so the lines stay apart without colour. Redrawing is throttled
-by the screen; `set_history` only stores a reference and asks for a refresh.
+by the screen (paced by `render_seconds`, what the last draw cost); `set_history` only stores
+a reference and asks for a refresh.
 """
 
 from __future__ import annotations
+
+import time
 
 from textual_plotext import PlotextPlot
 
@@ -47,6 +50,7 @@ class _MetricChart(PlotextPlot):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._history = None
+        self.render_seconds = 0.0  # what the last draw cost (the screen paces redraws by it)
 
     def set_history(self, history) -> None:
         self._history = history
@@ -70,6 +74,13 @@ class _MetricChart(PlotextPlot):
         return bx, by, ex, ey, [v[0] for v in vals], [v[1] * scale for v in vals]
 
     def render(self):
+        t0 = time.perf_counter()
+        try:
+            return self._render_plot()
+        finally:
+            self.render_seconds = time.perf_counter() - t0
+
+    def _render_plot(self):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
