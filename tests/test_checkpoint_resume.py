@@ -82,6 +82,7 @@ def test_kill_9_in_epoch_3_then_resume_keeps_epochs_1_2(mnist_root, tmp_path, ca
     assert out["epochs"][:2] == before.epochs  # epochs 1-2 intact, bit for bit
     after = store.get(record.id)
     assert after.status == "finished" and len(after.epochs) == 4 and after.test_acc == out["test_acc"]
+    assert sum(map(sum, out["confusion_matrix"])) == 300  # resumed on the same subset
 
 
 def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(mnist_root, tmp_path):
@@ -103,7 +104,9 @@ def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(mnist_root, tmp_
     assert (state["epoch"], state["step"]) == (1, 10) and state["perm"].shape == (1280,)
     assert isinstance(state["rng"]["python"]["state"], torch.Tensor)
 
-    resumed = train(None, {}, RunOptions(**opts, resume=stopped.run_id))
+    # no limits given: a subset run resumes on the subset it was started with
+    resumed = train(None, {}, RunOptions(data_dir=mnist_root, runs_dir=tmp_path,
+                                         resume=stopped.run_id))
     assert resumed.status == "finished" and resumed.run_id == stopped.run_id
     assert len(resumed.epochs) == 2
     for a, b in zip(straight.epochs, resumed.epochs):

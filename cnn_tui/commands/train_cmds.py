@@ -107,7 +107,7 @@ class PlainPrinter:
                     f"{event.images_per_s:,.0f} img/s{'  *' if event.best else ''}")
         if name == "EvalDone":
             return f"test  loss {event.test_loss:.4f}  acc {event.test_acc:.4f}"
-        if name == "Log":
+        if name == "Log" and event.level != "error":  # errors end the run: said once, at the end
             return f"{event.level}: {event.message}"
         return None
 
@@ -147,6 +147,11 @@ class RichPrinter:
             self.task = None
         if line:
             self.console.print(line, highlight=False, markup=False)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+            self.task = None
 
 
 def _install_sigint(control):
@@ -191,6 +196,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        if isinstance(printer, RichPrinter):
+            printer.close()
     if args.json:
         out = result.to_dict()
         out.pop("mistakes", None)

@@ -165,6 +165,11 @@ class Trainer:
             if not path.is_file():
                 raise TrainingError(f"run {record.id} has no checkpoint to resume from ({path})")
             self.resume_state = ckpt.load(path)
+            # the same data as before: a subset run resumes on the same subset
+            saved = self.resume_state.get("options") or {}
+            for key in ("limit_train", "limit_test"):
+                if getattr(self.options, key) is None and saved.get(key) is not None:
+                    setattr(self.options, key, int(saved[key]))
         if self.arch is None:
             raise TrainingError("nothing to train: give an architecture or a run to resume")
         check_architecture(self.arch)
@@ -220,14 +225,20 @@ class Trainer:
             "history": list(self.history),
             "best": dict(self.best),
             "rng": ckpt.rng_state(),
+            "options": {"limit_train": self.options.limit_train,
+                        "limit_test": self.options.limit_test},
         }
 
     def _save(self, **kwargs) -> None:
         ckpt.save(self.store.checkpoint_path(self.run_id), self._state(**kwargs))
 
     def _restore(self, state: dict, rng: bool = True) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise TrainingError(f"run {self.run_id}: its checkpoint does not fit this architecture "
+                                f"({str(exc).splitlines()[0][:160]})") from None
         self.schedule.load_state_dict(state.get("schedule", {}))
         self.history = [dict(h) for h in state.get("history", [])]
         self.best = dict(state.get("best") or self.best)
@@ -249,13 +260,18 @@ class Trainer:
             start_epoch, start_step = int(st["epoch"]), int(st.get("step", 0))
             perm = st.get("perm")
             partial = dict(st.get("partial") or {})
+            if perm is not None and perm.numel() != len(self.data.train):
+                self.log("warning", f"the training set changed size since the run stopped: "
+                                    f"epoch {start_epoch + 1} restarts from its beginning")
+                perm, start_step, partial = None, 0, {}
             if perm is not None:
                 perm = perm.to(self.dev.torch_device)
             store.mark_running(self.run_id, self.dev.kind, self.dev.name)
             store.truncate_epochs(self.run_id, start_epoch)
             self.resume_state = None
         else:
-            self.run_id = store.create_run(self.arch.to_dict(), self.config, self.dev.kind,
+            recorded = {**self.config, "limit_train": opts.limit_train, "limit_test": opts.limit_test}
+            self.run_id = store.create_run(self.arch.to_dict(), recorded, self.dev.kind,
                                            name=opts.name, device_name=self.dev.name,
                                            params=self.params)
             try:
@@ -288,6 +304,8 @@ class Trainer:
                            if self.train_seconds else 0.0)
         accs = [h["val_acc"] for h in self.history if h.get("val_acc") is not None]
         result.best_val_acc = max(accs) if accs else None
+        if status == "failed":
+            self.log("error", message)
         evaluation = None
         if status == "finished":
             if self.config.get("early_stopping") and self.best.get("epoch"):
