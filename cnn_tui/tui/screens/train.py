@@ -182,7 +182,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         line = " · ".join(parts)
         if self.last_message:
             line += f"\n{self.last_message}"
-        self.query_one("#train-status", Static).update(line)
+        self.query_one("#train-status", Static).update(line, layout=False)  # fixed 2 lines
 
     # ------------------------------------------------------------------ actions
     def action_start(self) -> None:

@@ -51,6 +51,8 @@ class _MetricChart(PlotextPlot):
         super().__init__(id=id, classes=classes)
         self._history = None
         self.render_seconds = 0.0  # what the last draw cost (the screen paces redraws by it)
+        self._cache_key = None
+        self._cache = None
 
     def set_history(self, history) -> None:
         self._history = history
@@ -74,9 +76,18 @@ class _MetricChart(PlotextPlot):
         return bx, by, ex, ey, [v[0] for v in vals], [v[1] * scale for v in vals]
 
     def render(self):
+        """The plot; rebuilt only when the data, the size or the theme changed (a repaint for
+        any other reason, a layout pass or a dialog closing, reuses the last picture)."""
+        h = self._history
+        key = (self.size, self.app.theme, id(h), len(h.batches) if h else 0,
+               len(h.epochs) if h else 0)
+        if key == self._cache_key and self._cache is not None:
+            return self._cache
         t0 = time.perf_counter()
         try:
-            return self._render_plot()
+            self._cache = self._render_plot()
+            self._cache_key = key
+            return self._cache
         finally:
             self.render_seconds = time.perf_counter() - t0
 
