@@ -99,3 +99,25 @@ async def test_canvas_keyboard_and_heatmap_widget():
         assert len(app.changes) >= 4 and app.changes[-1].pixels[4][4] == 1.0
         hm = app.query_one(Heatmap)
         assert hm.render().plain == "▒▒\nx"
+
+
+def test_sparklines_and_gradient_flow_text():
+    from cnn_tui.train.events import GradNorms
+    from cnn_tui.tui.widgets.weights import gradflow_text, sparkline, weights_csv
+
+    assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
+    assert sparkline([2, 2]) == "▁▁" and sparkline([]) == ""
+    assert len(sparkline(list(range(100)), 40)) == 40
+    events = [GradNorms(1, 1, {"0:conv2d": 1.0, "3:dense": 1e-7}),
+              GradNorms(1, 11, {"0:conv2d": 10.0, "3:dense": 1e-8})]
+    text = gradflow_text(events).plain
+    assert "2 samples from epoch 1 step 1 to epoch 1 step 11" in text
+    conv, dense = text.splitlines()[1:]
+    assert conv.startswith("0:conv2d  ▁█") and "vanishing" not in conv
+    assert dense.startswith("3:dense   █▁") and dense.endswith("vanishing")
+    hists = {"0:conv2d": {"counts": [1, 3], "edges": [-1.0, 0.0, 1.0], "mean": 0.1, "std": 0.5,
+                          "count": 4}}
+    assert weights_csv(hists, events).splitlines() == [
+        "layer,bin_low,bin_high,count", "0:conv2d,-1,0,1", "0:conv2d,0,1,3", "",
+        "epoch,step,layer,grad_norm", "1,1,0:conv2d,1", "1,1,3:dense,1e-07",
+        "1,11,0:conv2d,10", "1,11,3:dense,1e-08"]

@@ -109,6 +109,15 @@ async def test_confusion_metrics_predictions_and_csv_exports(env, tmp_path):
         assert screen.image == second
         bars = str(screen.query_one("#preds-bars").render())
         assert bars.count("%") == 10 and "<" in bars and "=" in bars
+        screen.query_one("#analyze-tabs").active = "tab-weights"
+        await pilot.pause()
+        await export_to(pilot, tmp_path / "weights.csv")
+        rows = (tmp_path / "weights.csv").read_text().splitlines()
+        assert rows[0] == "layer,bin_low,bin_high,count" and rows[1].startswith("0:conv2d,")
+        # trained outside this app: no gradient norms, and the view says why
+        assert rows[-1] == "epoch,step,layer,grad_norm"
+        assert "recorded while a run trains in this app" in str(
+            screen.query_one("#weights-grads").render())
 
 
 async def test_feature_maps_draw_canvas_and_text_exports(env, tmp_path):

@@ -165,3 +165,13 @@ async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
         matrix = analyze.query_one(ConfusionMatrix)
         assert matrix.total == LIMIT_TEST
         assert sum(sum(r) for r in analyze.record.evaluation["confusion_matrix"]) == LIMIT_TEST
+
+        # the weights view: histograms of every layer with weights, and the gradient flow the
+        # Train screen recorded while this run trained (every 10 steps on a CPU)
+        analyze.query_one("#analyze-tabs").active = "tab-weights"
+        await pilot.pause()
+        hist = str(analyze.query_one("#weights-hist").render())
+        assert "0:conv2d" in hist and "7:dense" in hist and "1:relu" not in hist
+        grads = str(analyze.query_one("#weights-grads").render())
+        assert screen.history.grad_norms and "gradient norm per layer" in grads
+        assert "0:conv2d" in grads and "last" in grads

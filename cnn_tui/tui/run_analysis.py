@@ -34,6 +34,7 @@ class RunAnalysis:
     evaluation: dict  # confusion_matrix, per_class, macro, weighted, test_acc, mistakes
     computed: bool = False  # the evaluation was computed here (not stored with the run)
     layers: list[LayerChoice] = field(default_factory=list)
+    histograms: dict = field(default_factory=dict)  # probes.weight_histograms of the model
 
     @property
     def preds(self):
@@ -125,6 +126,8 @@ def load_analysis(run_id: str | None, data_dir=None, runs_dir=None) -> RunAnalys
                   "test_acc": metrics["accuracy"], "test_size": n}
     analysis = RunAnalysis(record, loaded.arch, model, images, labels, probs, stored, computed)
     analysis.layers = spatial_layers(model, loaded.arch)
+    from cnn_tui.train.probes import weight_histograms
+    analysis.histograms = weight_histograms(model)
     return analysis
 
 

@@ -2,7 +2,8 @@
 
 Views (`v` / `V` cycle them, or the tabs): the confusion matrix, per-class metrics, feature
 maps of a test image (or of a drawing) for each image-shaped layer, the predictions with the
-selected digit's class probabilities, and a canvas classified live. `e` exports the current
+selected digit's class probabilities, a canvas classified live, and the weights (histogram per
+layer, and the gradient flow of a run trained in this app). `e` exports the current
 view (CSV for tables, plain text for pictures) to a file named in a prompt.
 
 Loading (torch, MNIST, classifying the test images) runs in a thread worker; moving between
@@ -31,7 +32,7 @@ from cnn_tui.tui.widgets.heatmap import (Heatmap, halfblock_lines, prefers_monoc
                                          scale_values, shade_lines, to_plain_text, upscale)
 from cnn_tui.tui.widgets.probabilities import probability_bars
 
-TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw")
+TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw", "tab-weights")
 MAX_PRED_ROWS = 2000  # rows in the predictions table (the CSV export has them all)
 
 
@@ -154,6 +155,10 @@ class AnalyzeScreen(Screen):
                         yield Static("", id="draw-bars")
                         yield Static("arrows move · space paints · +/- brush · c clears · "
                                      "mouse paints · w shows its feature maps", id="draw-hint")
+            with TabPane("Weights", id="tab-weights"):
+                with VerticalScroll():
+                    yield Static("", id="weights-hist")
+                    yield Static("", id="weights-grads")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -217,6 +222,23 @@ class AnalyzeScreen(Screen):
         self._draw_maps()
         self._show_prediction()
         self._classify_drawing()
+        self._show_weights()
+
+    # ------------------------------------------------------------------ weights
+    def grad_events(self) -> list:
+        """GradNorms of this run, when it was trained in this app (the Train screen keeps them)."""
+        mode_screen = getattr(self.app, "mode_screen", None)
+        train = mode_screen("train") if mode_screen else None
+        history = getattr(train, "history", None)
+        start = getattr(history, "start", None)
+        if start is None or self.data is None or start.run_id != self.data.record.id:
+            return []
+        return list(history.grad_norms)
+
+    def _show_weights(self) -> None:
+        from cnn_tui.tui.widgets.weights import gradflow_text, histogram_text
+        self.query_one("#weights-hist", Static).update(histogram_text(self.data.histograms))
+        self.query_one("#weights-grads", Static).update(gradflow_text(self.grad_events()))
 
     # ------------------------------------------------------------------ predictions
     def _pred_indices(self) -> list[int]:
@@ -402,6 +424,8 @@ class AnalyzeScreen(Screen):
 
     # ------------------------------------------------------------------ views and export
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-weights" and self.data is not None:
+            self._show_weights()  # the run may have trained further since
         if event.pane.id == "tab-maps":
             self.call_after_refresh(self._draw_maps)  # the grid wraps at the width shown
 
@@ -433,6 +457,9 @@ class AnalyzeScreen(Screen):
                 w.writerow([i, int(d.labels[i]), int(d.preds[i]), f"{float(d.confidence[i]):.6f}",
                             *(f"{float(p):.6f}" for p in d.probs[i])])
             return f"{rid}-predictions.csv", out.getvalue()
+        if tab == "tab-weights":
+            from cnn_tui.tui.widgets.weights import weights_csv
+            return f"{rid}-weights.csv", weights_csv(d.histograms, self.grad_events())
         if tab == "tab-draw":
             canvas = self.query_one(DrawCanvas)
             probs = self._probs_drawn or []
