@@ -182,3 +182,21 @@ async def test_empty_store_says_what_to_do(monkeypatch, tmp_path):
         await pilot.press("e")  # nothing to export: a notice, no crash
         await pilot.pause()
         assert screen is pilot.app.screen
+
+
+def test_analyze_screen_snapshot_without_runs(snap_compare, monkeypatch, tmp_path):
+    """Analyze with an empty store: it says what to do. (A trained run's picture depends on
+    run ids, times and CPU arithmetic, so the loaded views are checked by the tests above.)
+    Regenerate after a deliberate change: pytest tests/test_tui_analyze.py --snapshot-update"""
+    from cnn_tui.tui.app import CnnTuiApp
+    monkeypatch.setenv("CNN_TUI_RUNS_DIR", str(tmp_path / "none"))
+
+    async def open_analyze(pilot):
+        await pilot.press("3")
+        screen = pilot.app.screen
+        while screen.error is None:
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+    assert snap_compare(CnnTuiApp(offer_autosave=False), run_before=open_analyze,
+                        terminal_size=(80, 24))

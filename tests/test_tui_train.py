@@ -175,3 +175,10 @@ async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
         grads = str(analyze.query_one("#weights-grads").render())
         assert screen.history.grad_norms and "gradient norm per layer" in grads
         assert "0:conv2d" in grads and "last" in grads
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_train_screen_snapshot(snap_compare, size):
+    """The Train screen before a run: the settings from the Beginner file, empty charts.
+    Regenerate after a deliberate change: pytest tests/test_tui_train.py --snapshot-update"""
+    assert snap_compare(make_app(), press=["2"], terminal_size=size)
