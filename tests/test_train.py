@@ -185,3 +185,21 @@ def test_lr_multipliers_and_schedules():
     assert step.apply(opt, 2) == 0.5
     assert groups[0.1]["lr"] == pytest.approx(0.01 * 0.1 * 0.5)
     assert groups[1.0]["lr"] == pytest.approx(0.01 * 0.5)
+
+
+def test_public_api_train_load_run_evaluate(mnist_root, tmp_path):
+    from cnn_tui import api
+    from cnn_tui.errors import CnnTuiError
+    result = api.train("template:beginner", epochs=1, val_size=100, limit_train=640,
+                       limit_test=200, data_dir=mnist_root, runs_dir=tmp_path, name="api run")
+    loaded = api.load_run(result.run_id[:17], runs_dir=tmp_path)
+    assert loaded.record.id == result.run_id and loaded.record.name == "api run"
+    assert loaded.arch.name == "Beginner" and loaded.config["epochs"] == 1
+    again = api.evaluate(loaded.model, data_dir=mnist_root, limit=200, device="cpu")
+    assert again["count"] == 200
+    assert again["accuracy"] == pytest.approx(result.test_acc, abs=0.011)
+    assert api.evaluate(result.run_id, data_dir=mnist_root, limit=200, device="cpu",
+                        runs_dir=tmp_path)["confusion_matrix"] == again["confusion_matrix"]
+    assert sum(p.numel() for p in api.build("template:beginner").parameters()) == 27562
+    with pytest.raises(CnnTuiError, match="unknown setting 'epoch'"):
+        api.train("template:beginner", epoch=1)
