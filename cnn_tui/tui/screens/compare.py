@@ -1,0 +1,158 @@
+"""Compare marked runs: curves overlaid, a metrics table with the differences, the architecture
+diff. Pushed over the Runs screen (escape goes back).
+
+The chart draws one per-epoch metric of every run (`v` cycles: validation accuracy, validation
+loss, training loss, training accuracy), each run with its own marker and colour, so the lines
+stay apart in monochrome too. The metrics table has a column per run, each value followed by its
+difference from the first marked run. The diff compares the first run's architecture with
+another's (`]` / `[` pick which), changes only or every row (`a`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from cnn_tui.errors import CnnTuiError
+from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
+
+MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
+COLORS = ("cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white")
+METRICS = (("val_acc", "validation accuracy %", True), ("val_loss", "validation loss", False),
+           ("train_loss", "training loss", False), ("train_acc", "training accuracy %", True))
+
+
+def run_label(index: int, record) -> str:
+    return f"{index + 1} {record.name or record.id}"
+
+
+class CompareChart(PlotextPlot):
+    """One per-epoch metric of several runs on one chart."""
+
+    def __init__(self, records: list, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.records = records
+        self.metric = 0
+        self.monochrome = False
+
+    def render(self):
+        key, title, percent = METRICS[self.metric]
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        plt.xlabel("epoch")
+        drawn = 0
+        for i, record in enumerate(self.records):
+            xs, ys = curves(record, key)
+            if not xs:
+                continue
+            ys = [100 * y for y in ys] if percent else ys
+            style = {} if self.monochrome else {"color": COLORS[i % len(COLORS)]}
+            marker = MARKERS[i % len(MARKERS)]
+            plt.plot(xs, ys, marker=marker, label=f"{marker} {run_label(i, record)}", **style)
+            drawn += 1
+        if drawn:
+            plt.xticks(sorted({x for r in self.records for x in curves(r, key)[0]}))
+        return super().render()
+
+
+class CompareScreen(Screen):
+    CSS_PATH = Path(__file__).with_name("runs.tcss")
+    HELP = ("Compare: `v` cycles the charted metric (validation accuracy and loss, training loss "
+            "and accuracy), `]`/`[` choose which run's architecture is diffed against the first, "
+            "`a` shows every layer or only the changes, escape goes back to Runs.")
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="compare.back"),
+        Binding("v", "cycle_metric", "Metric", id="compare.metric"),
+        Binding("right_square_bracket", "diff_with(1)", "Next diff", key_display="]",
+                id="compare.next"),
+        Binding("left_square_bracket", "diff_with(-1)", "Prev diff", show=False,
+                key_display="[", id="compare.prev"),
+        Binding("a", "toggle_same", "All rows", id="compare.all"),
+    ]
+
+    def __init__(self, records: list) -> None:
+        super().__init__()
+        if len(records) < 2:
+            raise CnnTuiError("compare needs two or more runs")
+        self.records = records
+        self.other = 1  # the run diffed against records[0]
+        self.show_same = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        names = ", ".join(f"{MARKERS[i % len(MARKERS)]} {run_label(i, r)}"
+                          for i, r in enumerate(self.records))
+        yield Static(Text(f"comparing {len(self.records)} runs: {names}"), id="compare-title")
+        yield CompareChart(self.records, id="compare-chart")
+        with Horizontal(id="compare-bottom"):
+            yield DataTable(id="compare-metrics", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="compare-diff-side"):
+                yield Static("", id="compare-diff-title")
+                with VerticalScroll(id="compare-diff-scroll"):
+                    yield Static("", id="compare-diff")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from cnn_tui.tui.widgets.heatmap import prefers_monochrome
+
+        self.query_one(CompareChart).monochrome = prefers_monochrome(self.app)
+        self._fill_metrics()
+        self._show_diff()
+        self.query_one("#compare-metrics").focus()
+
+    def _fill_metrics(self) -> None:
+        table = self.query_one("#compare-metrics", DataTable)
+        table.add_column("figure", key="figure")
+        for i, record in enumerate(self.records):
+            table.add_column(Text(run_label(i, record)), key=f"run{i}")
+        for row in metrics_table(self.records):
+            cells = [Text(row.cells[0])]
+            for cell, delta in zip(row.cells[1:], row.deltas[1:]):
+                cells.append(Text(f"{cell} ({delta})" if delta else cell,
+                                  style="bold" if delta else ""))
+            table.add_row(Text(row.label, style="bold" if row.differs else "dim"), *cells,
+                          key=row.label)
+
+    def diff_lines(self) -> list[Text]:
+        try:
+            diff = run_arch_diff(self.records[0], self.records[self.other])
+        except CnnTuiError as err:
+            return [Text(str(err))]
+        styles = {"added": "green", "removed": "red", "changed": "yellow", "same": ""}
+        out = [Text(diff.headline(), style="bold")]
+        for row in diff.rows:
+            if self.show_same or row.op != "same" or row.shape_changed or row.param_delta:
+                out.append(Text(row.text(), style=styles[row.op]))
+        if len(out) == 1 and not diff.identical:
+            out.append(Text("(only shapes and parameter counts of unchanged layers differ)"))
+        return out
+
+    def _show_diff(self) -> None:
+        a, b = self.records[0], self.records[self.other]
+        self.query_one("#compare-diff-title", Static).update(Text(
+            f"architecture: {run_label(0, a)} → {run_label(self.other, b)} "
+            f"(+ added, - removed, ~ changed)", style="bold"))
+        self.query_one("#compare-diff", Static).update(Text("\n").join(self.diff_lines()))
+
+    def action_cycle_metric(self) -> None:
+        chart = self.query_one(CompareChart)
+        chart.metric = (chart.metric + 1) % len(METRICS)
+        chart.refresh()
+
+    def action_diff_with(self, step: int) -> None:
+        n = len(self.records)
+        self.other = (self.other - 1 + step) % (n - 1) + 1  # 1..n-1
+        self._show_diff()
+
+    def action_toggle_same(self) -> None:
+        self.show_same = not self.show_same
+        self._show_diff()
