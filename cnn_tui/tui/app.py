@@ -28,7 +28,6 @@ from cnn_tui.tui.dialogs.path_prompt import PathPrompt
 from cnn_tui.tui.document import Document
 from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
 from cnn_tui.tui.screens.build import BuildScreen
-from cnn_tui.tui.screens.placeholder import RunsScreen
 
 SCREEN_MODES = ("build", "train", "analyze", "runs")
 # One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
@@ -48,6 +47,12 @@ def _analyze_screen():
     return AnalyzeScreen()
 
 
+def _runs_screen():
+    from cnn_tui.tui.screens.runs import RunsScreen
+
+    return RunsScreen()
+
+
 class CnnTuiApp(App[int]):
     """`CnnTuiApp(arch, path)`: edit `arch` (Beginner template when None), saved to `path`."""
 
@@ -55,7 +60,7 @@ class CnnTuiApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {AppCommands}
     MODES = {"build": BuildScreen, "train": _train_screen, "analyze": _analyze_screen,
-             "runs": RunsScreen}
+             "runs": _runs_screen}
     DEFAULT_MODE = "build"
     BINDINGS = [
         Binding("1", "switch_mode('build')", "Build", id="app.build", group=SCREENS_GROUP),
@@ -278,6 +283,11 @@ class CnnTuiApp(App[int]):
             return False
         self.document.mark_saved(path)
         self.notify(f"saved {path}", timeout=3)
+        from cnn_tui.runs.history import remember
+
+        problem = remember(self.document.arch, "save", path)  # a version to step back to
+        if problem:
+            self.notify(problem, severity="warning", timeout=6)
         if then is not None:
             then()
         return True
