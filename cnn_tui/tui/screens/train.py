@@ -196,6 +196,10 @@ class TrainScreen(TrainingWorkerMixin, Screen):
             self.notify(reason, title="Cannot start", severity="error")
             return
         limits = form.limits()
+        from cnn_tui.runs.history import remember
+        problem = remember(self.document.arch, "train", self.document.path)  # the run's version
+        if problem:
+            self.notify(problem, severity="warning")
         self._launch(self.document.arch, form.values(), limits, resume=None)
 
     def action_resume_run(self) -> None:
