@@ -56,6 +56,8 @@ class BuildScreen(Screen):
         Binding("u", "undo", "Undo", id="build.undo"),
         Binding("ctrl+r", "redo", "Redo", show=False, id="build.redo"),
         Binding("t", "templates", "Templates", id="build.templates"),
+        Binding("H,shift+h", "history", "Versions", show=False, id="build.history",
+                key_display="H"),
         Binding("v", "toggle_diagram", "Diagram", id="build.diagram"),
         # the table has its own j/k; these move its cursor while the diagram replaces it
         Binding("j,down", "cursor(1)", "Next layer", show=False, id="build.diagram_down"),
@@ -329,6 +331,12 @@ class BuildScreen(Screen):
                 self.action_load_template(name)
 
         self.app.push_screen(TemplatePicker(), chosen)
+
+    def action_history(self) -> None:
+        """Step back through the kept versions of this architecture (loading is undoable)."""
+        from cnn_tui.tui.dialogs.version_picker import pick_version
+
+        pick_version(self)
 
     def action_load_template(self, name: str) -> None:
         """Replace the model with template `name` (undoable; the command palette calls this)."""
