@@ -174,14 +174,35 @@ async def test_stopped_run_is_evaluated_from_its_checkpoint(env):
         assert "computed from its checkpoint" in str(screen.query_one("#analyze-status").render())
 
 
-async def test_empty_store_says_what_to_do(monkeypatch, tmp_path):
+async def test_empty_store_says_what_to_do_and_the_data_view_still_works(monkeypatch, tmp_path,
+                                                                         mnist_root):
     monkeypatch.setenv("CNN_TUI_RUNS_DIR", str(tmp_path / "none"))
-    async with AnalyzeApp().run_test(size=(80, 24)) as pilot:
+    monkeypatch.setenv("CNN_TUI_DATA_DIR", str(mnist_root))
+    from cnn_tui.tui.widgets.data_browser import DataBrowser
+    async with AnalyzeApp().run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
         assert screen.data is None and "no trained run yet" in screen.error
         await pilot.press("e")  # nothing to export: a notice, no crash
         await pilot.pause()
         assert screen is pilot.app.screen
+        screen.query_one("#analyze-tabs").active = "tab-data"  # MNIST needs no run
+        browser = screen.query_one(DataBrowser)
+        deadline = time.monotonic() + 60
+        while browser.images is None:
+            assert time.monotonic() < deadline and browser.error is None, browser.error
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert pilot.app.focused is browser
+        assert "class 0 · 5,923 images · page 1/" in browser.heading()
+        per_page = browser.per_page
+        assert per_page % 4 == 0 and per_page >= 24  # 15 columns a digit, 4 rows a page
+        await pilot.press("c", "n")
+        assert "class 1 · 6,742 images · page 2/" in browser.heading()
+        shown = browser.page_indices()
+        assert all(int(browser.labels[i]) == 1 for i in shown) and len(shown) == per_page
+        await export_to(pilot, tmp_path / "digits.txt")
+        text = (tmp_path / "digits.txt").read_text()
+        assert text.count(" label 1\n") == per_page and text.startswith("training set · class 1")
 
 
 def test_analyze_screen_snapshot_without_runs(snap_compare, monkeypatch, tmp_path):

@@ -2,8 +2,8 @@
 
 Views (`v` / `V` cycle them, or the tabs): the confusion matrix, per-class metrics, feature
 maps of a test image (or of a drawing) for each image-shaped layer, the predictions with the
-selected digit's class probabilities, a canvas classified live, and the weights (histogram per
-layer, and the gradient flow of a run trained in this app). `e` exports the current
+selected digit's class probabilities, a canvas classified live, the weights (histogram per
+layer, and the gradient flow of a run trained in this app), and the training data by class. `e` exports the current
 view (CSV for tables, plain text for pictures) to a file named in a prompt.
 
 Loading (torch, MNIST, classifying the test images) runs in a thread worker; moving between
@@ -26,53 +26,27 @@ from textual.worker import Worker, WorkerState
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.tui.widgets.canvas import DrawCanvas
+from cnn_tui.tui.widgets.data_browser import DataBrowser
 from cnn_tui.tui.widgets.confusion import (METRIC_HEADER, ConfusionMatrix, confusion_csv,
                                            metric_rows, metrics_csv)
-from cnn_tui.tui.widgets.heatmap import (Heatmap, halfblock_lines, prefers_monochrome,
-                                         scale_values, shade_lines, to_plain_text, upscale)
+from cnn_tui.tui.widgets.heatmap import (Heatmap, prefers_monochrome, scale_values, tile,
+                                         to_plain_text, upscale)
 from cnn_tui.tui.widgets.probabilities import probability_bars
 
-TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw", "tab-weights")
+TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw", "tab-weights",
+        "tab-data")
 MAX_PRED_ROWS = 2000  # rows in the predictions table (the CSV export has them all)
 
 
 def tile_maps(maps, selected: int, width: int, monochrome: bool) -> Text:
-    """Every channel of `maps` [C,H,W] as a heatmap tile, left to right, wrapped at `width`.
+    """Every channel of `maps` [C,H,W] as a heatmap tile, wrapped at `width`.
 
     Each channel is scaled by its own min..max; small maps are enlarged so a 3x3 is visible.
-    The selected channel's caption is shown in reverse.
     """
-    c, h, w = maps.shape
+    c, h, _ = maps.shape
     factor = max(1, 8 // max(h, 1))
-    tile_w = max(w * factor, 4)
-    per_row = max(1, (width + 1) // (tile_w + 1))
-    out = Text(no_wrap=True, overflow="crop")
-    for start in range(0, c, per_row):
-        group = range(start, min(c, start + per_row))
-        tiles = []
-        for ch in group:
-            values = upscale(scale_values(maps[ch]), factor)
-            lines = ([Text(s) for s in shade_lines(values)] if monochrome
-                     else halfblock_lines(values, "viridis"))
-            tiles.append(lines)
-        height = max(len(t) for t in tiles)
-        for row in range(height):
-            line = Text(no_wrap=True)
-            for k, lines in enumerate(tiles):
-                piece = lines[row] if row < len(lines) else Text("")
-                line.append_text(piece)
-                line.append(" " * (tile_w - piece.cell_len + 1))
-            out.append_text(line)
-            out.append("\n")
-        captions = Text(no_wrap=True)
-        for ch in group:
-            cap = f"{ch}".center(tile_w)
-            captions.append(cap, style="reverse bold" if ch == selected else "dim")
-            captions.append(" ")
-        out.append_text(captions)
-        out.append("\n")
-    out.rstrip()
-    return out
+    grids = [upscale(scale_values(maps[ch]), factor) for ch in range(c)]
+    return tile(grids, [str(ch) for ch in range(c)], width, monochrome, "viridis", selected)
 
 
 def maps_text(maps, title: str) -> str:
@@ -159,6 +133,9 @@ class AnalyzeScreen(Screen):
                 with VerticalScroll():
                     yield Static("", id="weights-hist")
                     yield Static("", id="weights-grads")
+            with TabPane("Data", id="tab-data"):
+                with VerticalScroll():
+                    yield DataBrowser(id="data-browser")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -424,6 +401,10 @@ class AnalyzeScreen(Screen):
 
     # ------------------------------------------------------------------ views and export
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-data":  # needs no run: MNIST alone
+            browser = self.query_one(DataBrowser)
+            browser.load()
+            browser.focus()
         if event.pane.id == "tab-weights" and self.data is not None:
             self._show_weights()  # the run may have trained further since
         if event.pane.id == "tab-maps":
@@ -473,14 +454,23 @@ class AnalyzeScreen(Screen):
         return name, to_plain_text(source, "input") + "\n" + maps_text(maps, title)
 
     def action_export(self) -> None:
+        tab = self.query_one(TabbedContent).active
+        if tab == "tab-data":
+            browser = self.query_one(DataBrowser)
+            content = browser.export_text()
+            if content:
+                self._prompt_export(f"mnist-train-class{browser.digit_class}.txt", content)
+            return
         if self.data is None:
             self.notify(self.error or "nothing loaded yet", severity="warning")
             return
-        tab = self.query_one(TabbedContent).active
         if tab == "tab-maps" and self.layer is None:
             self.notify("no feature maps to export", severity="warning")
             return
         name, content = self.export_text(tab)
+        self._prompt_export(name, content)
+
+    def _prompt_export(self, name: str, content: str) -> None:
         from cnn_tui.tui.dialogs.path_prompt import PathPrompt
 
         def chosen(path: str | None) -> None:

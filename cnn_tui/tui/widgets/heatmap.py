@@ -135,6 +135,33 @@ def to_plain_text(values: Grid, title: str = "") -> str:
     return f"{title}\n{body}\n" if title else f"{body}\n"
 
 
+def tile(grids: list, captions: list[str], width: int, monochrome: bool, ramp: str = "viridis",
+         selected: int | None = None) -> Text:
+    """Several pictures (each already scaled to 0..1) side by side, wrapped at `width` columns,
+    each with its caption below; the `selected` one's caption in reverse."""
+    if not grids:
+        return Text("")
+    tile_w = max(max(len(g[0]) for g in grids), max(len(c) for c in captions), 1)
+    per_row = max(1, (width + 1) // (tile_w + 1))
+    out = Text(no_wrap=True, overflow="crop")
+    for start in range(0, len(grids), per_row):
+        group = range(start, min(len(grids), start + per_row))
+        pictures = [[Text(s) for s in shade_lines(grids[i])] if monochrome
+                    else halfblock_lines(grids[i], ramp) for i in group]
+        for row in range(max(len(p) for p in pictures)):
+            for lines in pictures:
+                piece = lines[row] if row < len(lines) else Text("")
+                out.append_text(piece)
+                out.append(" " * (tile_w - piece.cell_len + 1))
+            out.append("\n")
+        for i in group:
+            out.append(captions[i].center(tile_w), style="reverse bold" if i == selected else "dim")
+            out.append(" ")
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
 def prefers_monochrome(app) -> bool:
     """NO_COLOR set, or a theme whose name says monochrome: draw with shade characters."""
     if os.environ.get("NO_COLOR"):
