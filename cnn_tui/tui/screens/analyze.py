@@ -97,7 +97,7 @@ class AnalyzeScreen(Screen):
         self.mistakes_only = False
         self._mistake_pos = -1
         self._probs_drawn: list[float] | None = None
-        self._loading_id: str | None = None
+        self._newest_seen: str | None = None  # the newest run in the store when last loaded
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -142,17 +142,24 @@ class AnalyzeScreen(Screen):
         self.query_one("#metrics-table", DataTable).add_columns(*METRIC_HEADER)
         self.query_one("#preds-table", DataTable).add_columns("index", "label", "pred",
                                                               "confidence", "")
+        from cnn_tui.tui.run_analysis import latest_run_id
+        try:
+            self._newest_seen = latest_run_id()
+        except CnnTuiError:
+            pass  # the load below reports it
         self.reload()
 
     def on_screen_resume(self) -> None:
-        if self.pinned is None and self.data is not None:
-            from cnn_tui.tui.run_analysis import latest_run_id
-            try:
-                newest = latest_run_id()
-            except CnnTuiError:
-                return
-            if newest and newest != self.data.record.id:
-                self.reload()
+        """Coming back after a new run was trained: show that one (even if a stored run was
+        opened from Runs before); otherwise stay on what is shown."""
+        from cnn_tui.tui.run_analysis import latest_run_id
+        try:
+            newest = latest_run_id()
+        except CnnTuiError:
+            return
+        if newest and newest != self._newest_seen:
+            self._newest_seen = newest
+            self.show_run(None)
 
     # ------------------------------------------------------------------ loading
     def show_run(self, run_id: str | None) -> None:
@@ -183,6 +190,8 @@ class AnalyzeScreen(Screen):
 
     def _loaded(self, data) -> None:
         self.data, self.record, self.error = data, data.record, None
+        if self.pinned is None:
+            self._newest_seen = data.record.id
         self.image, self.layer_pos, self.channel, self._mistake_pos = 0, 0, 0, -1
         self.use_drawing = False
         r, ev = data.record, data.evaluation
