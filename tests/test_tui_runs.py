@@ -126,15 +126,21 @@ async def test_mark_and_compare(store):
         assert params[1].plain == f"{alpha.params:,}"
         assert params[2].plain == f"{beta.params:,} ({beta.params - alpha.params:+,})"
         assert "pp)" in metrics.get_row("best val acc")[2].plain
-        diff = str(compare.query_one("#compare-diff").render())
-        assert "Beginner → Intermediate: 10 added, 0 removed, 4 changed" in diff
-        assert "filters 8 → 16" in diff and "+ " in diff
+        title = str(compare.query_one("#compare-diff-title").render())
+        assert "10 added, 0 removed, 4 changed" in title
+        table = compare.query_one("#compare-diff")
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert rows[0][0].plain == "~" and rows[0][6].plain == "filters 8 → 16"
+        assert rows[0][4] == "[8, 26, 26] → [16, 26, 26]" and rows[0][5] == "+80"
+        assert sum(1 for r in rows if r[0].plain == "+") == 10
         chart = compare.query_one("#compare-chart")
         assert chart.metric == 0
         await pilot.press("v")
         assert chart.metric == 1
+        labels = lambda: [table.get_row_at(i)[3].plain.strip() for i in range(table.row_count)]
+        assert "Softmax" not in labels()  # unchanged rows hidden until `a`
         await pilot.press("a")
-        assert "Flatten" in str(compare.query_one("#compare-diff").render())
+        assert "Softmax" in labels()
         await pilot.press("escape")
         assert app.screen is screen
 

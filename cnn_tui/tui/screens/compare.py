@@ -15,13 +15,14 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual_plotext import PlotextPlot
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
+from cnn_tui.spec.analysis import shape_text
 
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 COLORS = ("cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white")
@@ -40,7 +41,6 @@ class CompareChart(PlotextPlot):
         super().__init__(**kwargs)
         self.records = records
         self.metric = 0
-        self.monochrome = False
 
     def render(self):
         key, title, percent = METRICS[self.metric]
@@ -55,9 +55,10 @@ class CompareChart(PlotextPlot):
             if not xs:
                 continue
             ys = [100 * y for y in ys] if percent else ys
-            style = {} if self.monochrome else {"color": COLORS[i % len(COLORS)]}
-            marker = MARKERS[i % len(MARKERS)]
-            plt.plot(xs, ys, marker=marker, label=f"{marker} {run_label(i, record)}", **style)
+            # colours always (plotext's "default" colour garbles lines); the markers are what
+            # keeps runs apart where colours are lost
+            plt.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], color=COLORS[i % len(COLORS)],
+                     label=run_label(i, record))
             drawn += 1
         if drawn:
             plt.xticks(sorted({x for r in self.records for x in curves(r, key)[0]}))
@@ -86,10 +87,11 @@ class CompareScreen(Screen):
         self.records = records
         self.other = 1  # the run diffed against records[0]
         self.show_same = False
+        self.monochrome = False
 
     def compose(self) -> ComposeResult:
         yield Header()
-        names = ", ".join(f"{MARKERS[i % len(MARKERS)]} {run_label(i, r)}"
+        names = ", ".join(f"{run_label(i, r)} ({MARKERS[i % len(MARKERS)]})"
                           for i, r in enumerate(self.records))
         yield Static(Text(f"comparing {len(self.records)} runs: {names}"), id="compare-title")
         yield CompareChart(self.records, id="compare-chart")
@@ -97,14 +99,15 @@ class CompareScreen(Screen):
             yield DataTable(id="compare-metrics", cursor_type="row", zebra_stripes=True)
             with Vertical(id="compare-diff-side"):
                 yield Static("", id="compare-diff-title")
-                with VerticalScroll(id="compare-diff-scroll"):
-                    yield Static("", id="compare-diff")
+                yield DataTable(id="compare-diff", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
         from cnn_tui.tui.widgets.heatmap import prefers_monochrome
 
-        self.query_one(CompareChart).monochrome = prefers_monochrome(self.app)
+        self.monochrome = prefers_monochrome(self.app)
+        self.query_one("#compare-diff", DataTable).add_columns("", "old", "new", "layer", "shape",
+                                                               "params", "what changed")
         self._fill_metrics()
         self._show_diff()
         self.query_one("#compare-metrics").focus()
@@ -122,26 +125,39 @@ class CompareScreen(Screen):
             table.add_row(Text(row.label, style="bold" if row.differs else "dim"), *cells,
                           key=row.label)
 
-    def diff_lines(self) -> list[Text]:
+    def diff(self):
+        """The diff of the first run's architecture with the chosen other run's (None: unreadable)."""
         try:
-            diff = run_arch_diff(self.records[0], self.records[self.other])
+            return run_arch_diff(self.records[0], self.records[self.other]), None
         except CnnTuiError as err:
-            return [Text(str(err))]
-        styles = {"added": "green", "removed": "red", "changed": "yellow", "same": ""}
-        out = [Text(diff.headline(), style="bold")]
-        for row in diff.rows:
-            if self.show_same or row.op != "same" or row.shape_changed or row.param_delta:
-                out.append(Text(row.text(), style=styles[row.op]))
-        if len(out) == 1 and not diff.identical:
-            out.append(Text("(only shapes and parameter counts of unchanged layers differ)"))
-        return out
+            return None, str(err)
 
     def _show_diff(self) -> None:
         a, b = self.records[0], self.records[self.other]
-        self.query_one("#compare-diff-title", Static).update(Text(
-            f"architecture: {run_label(0, a)} → {run_label(self.other, b)} "
-            f"(+ added, - removed, ~ changed)", style="bold"))
-        self.query_one("#compare-diff", Static).update(Text("\n").join(self.diff_lines()))
+        diff, error = self.diff()
+        head = f"architecture {run_label(0, a)} → {run_label(self.other, b)}: "
+        head += error or diff.headline().split(": ", 1)[-1]
+        self.query_one("#compare-diff-title", Static).update(Text(head, style="bold"))
+        table = self.query_one("#compare-diff", DataTable)
+        table.clear()
+        if diff is None:
+            return
+        colours = {"added": "green", "removed": "red", "changed": "yellow", "same": ""}
+        for k, row in enumerate(diff.rows):
+            if not (self.show_same or row.op != "same" or row.shape_changed or row.param_delta):
+                continue
+            style = "" if self.monochrome else colours[row.op]
+            side = row.new or row.old
+            if row.op == "changed" or row.shape_changed:
+                shape = f"{shape_text(row.old.shape)} → {shape_text(row.new.shape)}"
+            else:
+                shape = shape_text(side.shape)
+            table.add_row(Text(row.mark, style="bold"),
+                          str(row.old.number) if row.old else "",
+                          str(row.new.number) if row.new else "",
+                          Text("  " * side.depth + side.label, style=style), shape,
+                          f"{row.param_delta:+,}" if row.param_delta else "",
+                          Text(", ".join(row.changes), style=style), key=str(k))
 
     def action_cycle_metric(self) -> None:
         chart = self.query_one(CompareChart)

@@ -60,9 +60,9 @@ class RunsScreen(Screen):
         Binding("S", "reverse", "Reverse", show=False, id="runs.reverse"),
         Binding("n", "rename", "Rename", show=False, id="runs.rename"),
         Binding("t", "tag", "Tag", show=False, id="runs.tag"),
-        Binding("d", "delete", "Delete", id="runs.delete"),
+        Binding("d", "delete", "Delete", show=False, id="runs.delete"),
         Binding("x", "share", "Share code", show=False, id="runs.share"),
-        Binding("e", "export", "Export", id="runs.export"),
+        Binding("e", "export", "Export", show=False, id="runs.export"),
         Binding("r", "refresh", "Refresh", show=False, id="runs.refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="runs.clear_filter"),
     ]
