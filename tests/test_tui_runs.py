@@ -103,6 +103,8 @@ async def test_table_sorts_and_filters(store):
         assert table.row_count == 3 and not screen.query_one("#runs-filter").display
         await pilot.press("slash", *"intermediate")
         assert _names(screen) == ["beta"]
+        await pilot.press("escape")  # while typing: clears the filter too
+        assert table.row_count == 3 and screen.focused is table
 
 
 async def test_mark_and_compare(store):

@@ -71,13 +71,13 @@ class CompareScreen(Screen):
             "and accuracy), `]`/`[` choose which run's architecture is diffed against the first, "
             "`a` shows every layer or only the changes, escape goes back to Runs.")
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="compare.back"),
-        Binding("v", "cycle_metric", "Metric", id="compare.metric"),
+        Binding("escape", "app.pop_screen", "Back", id="runs.compare_back"),
+        Binding("v", "cycle_metric", "Metric", id="runs.compare_metric"),
         Binding("right_square_bracket", "diff_with(1)", "Next diff", key_display="]",
-                id="compare.next"),
+                id="runs.compare_next"),
         Binding("left_square_bracket", "diff_with(-1)", "Prev diff", show=False,
-                key_display="[", id="compare.prev"),
-        Binding("a", "toggle_same", "All rows", id="compare.all"),
+                key_display="[", id="runs.compare_prev"),
+        Binding("a", "toggle_same", "All rows", id="runs.compare_all"),
     ]
 
     def __init__(self, records: list) -> None:
