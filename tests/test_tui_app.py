@@ -10,7 +10,7 @@ from cnn_tui.spec.templates import get_template
 from cnn_tui.tui.app import CnnTuiApp
 from cnn_tui.tui.dialogs.confirm import ChoiceDialog
 from cnn_tui.tui.screens.help import HelpScreen
-from cnn_tui.tui.screens.placeholder import RunsScreen
+from cnn_tui.tui.screens.runs import RunsScreen
 
 
 def _app(**kw) -> CnnTuiApp:
@@ -28,9 +28,9 @@ async def test_number_keys_switch_screens_and_keep_state():
             await pilot.press(key)
             assert app.current_mode == mode
             assert type(app.screen).__name__ == name
-        assert isinstance(app.screen, RunsScreen)  # issue 6: says so, and what to run today
+        assert isinstance(app.screen, RunsScreen)
         text = " ".join(str(s.render()) for s in app.screen.query("Static"))
-        assert "not built yet" in text and "cnn-tui runs list" in text
+        assert "No runs yet" in text  # an empty store says so and how to fill it
         await pilot.press("3")
         analyze = app.screen
         await pilot.press("1", "3")
@@ -53,7 +53,7 @@ async def test_help_shows_screen_keys_and_closes():
         await pilot.press("4", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert app.screen.context.screen_name == "Runs"
-        assert "issue 6" in app.screen.context.screen_help
+        assert "compares the marked runs" in app.screen.context.screen_help
         await pilot.press("question_mark")
         assert isinstance(app.screen, RunsScreen)
 

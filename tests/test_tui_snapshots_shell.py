@@ -5,18 +5,32 @@ Regenerate after a deliberate change: pytest tests/test_tui_snapshots_shell.py -
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from cnn_tui.tui.app import CnnTuiApp
+
+FIXED_RUNS = "/tmp/cnn-tui-snapshots/runs"  # the Runs screen shows its folder: keep it stable
+
+
+@pytest.fixture(autouse=True)
+def fixed_runs_dir(monkeypatch):
+    shutil.rmtree(FIXED_RUNS, ignore_errors=True)
+    monkeypatch.setenv("CNN_TUI_RUNS_DIR", FIXED_RUNS)
+    yield
+    shutil.rmtree(FIXED_RUNS, ignore_errors=True)
 
 
 def _app(theme: str | None = None) -> CnnTuiApp:
     return CnnTuiApp(theme=theme, offer_autosave=False)
 
 
-def test_runs_placeholder_80x24(snap_compare):
+def test_runs_empty_80x24(snap_compare):
     assert snap_compare(_app(), press=["4"], terminal_size=(80, 24))
 
 
-def test_runs_placeholder_120x40_mono(snap_compare):
+def test_runs_empty_120x40_mono(snap_compare):
     assert snap_compare(_app("cnn-mono"), press=["4"], terminal_size=(120, 40))
 
 

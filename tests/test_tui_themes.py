@@ -9,7 +9,7 @@ import pytest
 
 from cnn_tui import locations
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.screens.placeholder import RunsScreen
+from cnn_tui.tui.screens.runs import RunsScreen
 from cnn_tui.tui.themes import (BUILTIN_THEMES, ThemeFileError, load_theme_dirs,
                                 load_theme_file, resolve_name)
 
