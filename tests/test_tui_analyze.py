@@ -164,6 +164,22 @@ async def test_feature_maps_draw_canvas_and_text_exports(env, tmp_path):
         assert screen.use_drawing and screen.query_one("#analyze-tabs").active == "tab-maps"
         assert "the drawing" in str(screen.query_one("#maps-info").render())
 
+        screen.query_one("#analyze-tabs").active = "tab-profile"  # measured on this machine
+        deadline = time.monotonic() + 60
+        while screen.profile is None:
+            assert time.monotonic() < deadline, "profile did not finish"
+            await pilot.pause(0.05)
+        await pilot.pause()
+        rows = screen.profile
+        assert [r.label for r in rows][:3] == ["0:conv2d", "1:relu", "2:maxpool2d"]
+        assert rows[0].shape == (8, 26, 26) and rows[0].macs == 8 * 26 * 26 * 10  # 9 + bias
+        assert all(r.memory_bytes == r.estimate_bytes for r in rows)  # float32 on the CPU
+        assert all(r.forward_ms >= 0 and r.backward_ms >= 0 for r in rows)
+        assert "per-layer profile on cpu" in screen.query_one("#profile-table").content.title
+        await export_to(pilot, tmp_path / "profile.csv")
+        lines = (tmp_path / "profile.csv").read_text().splitlines()
+        assert lines[0].startswith("layer,output_shape,forward_ms") and len(lines) == 1 + len(rows)
+
 
 async def test_stopped_run_is_evaluated_from_its_checkpoint(env):
     _, stopped = env

@@ -3,7 +3,9 @@
 Views (`v` / `V` cycle them, or the tabs): the confusion matrix, per-class metrics, feature
 maps of a test image (or of a drawing) for each image-shaped layer, the predictions with the
 selected digit's class probabilities, a canvas classified live, the weights (histogram per
-layer, and the gradient flow of a run trained in this app), and the training data by class. `e` exports the current
+layer, and the gradient flow of a run trained in this app), a per-layer profile (forward and
+backward time, activation memory, measured beside the summary's estimate), and the training data
+by class. `e` exports the current
 view (CSV for tables, plain text for pictures) to a file named in a prompt.
 
 Loading (torch, MNIST, classifying the test images) runs in a thread worker; moving between
@@ -34,7 +36,8 @@ from cnn_tui.tui.widgets.heatmap import (Heatmap, prefers_monochrome, scale_valu
 from cnn_tui.tui.widgets.probabilities import probability_bars
 
 TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw", "tab-weights",
-        "tab-data")
+        "tab-profile", "tab-data")
+PROFILE_BATCH = 64
 MAX_PRED_ROWS = 2000  # rows in the predictions table (the CSV export has them all)
 
 
@@ -87,6 +90,8 @@ class AnalyzeScreen(Screen):
     def __init__(self, run_id: str | None = None) -> None:
         super().__init__()
         self.pinned = run_id  # None: follow the newest run
+        self.profile = None  # list[LayerProfile] of the shown run, once measured
+        self._profiled: str | None = None
         self.data = None  # RunAnalysis once loaded
         self.record = None
         self.error: str | None = None
@@ -133,6 +138,9 @@ class AnalyzeScreen(Screen):
                 with VerticalScroll():
                     yield Static("", id="weights-hist")
                     yield Static("", id="weights-grads")
+            with TabPane("Profile", id="tab-profile"):
+                with VerticalScroll():
+                    yield Static("", id="profile-table")
             with TabPane("Data", id="tab-data"):
                 with VerticalScroll():
                     yield DataBrowser(id="data-browser")
@@ -178,6 +186,14 @@ class AnalyzeScreen(Screen):
         return load_analysis(run_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "profile":
+            if event.state == WorkerState.SUCCESS:
+                self._profiled_result(event.worker.result)
+            elif event.state == WorkerState.ERROR:
+                err = event.worker.error
+                self.query_one("#profile-table", Static).update(
+                    str(err) if isinstance(err, CnnTuiError) else f"profile failed: {err}")
+            return
         if event.worker.group != "analyze":
             return
         if event.state == WorkerState.SUCCESS:
@@ -209,6 +225,8 @@ class AnalyzeScreen(Screen):
         self._show_prediction()
         self._classify_drawing()
         self._show_weights()
+        if self.query_one(TabbedContent).active == "tab-profile":
+            self.start_profile()
 
     # ------------------------------------------------------------------ weights
     def grad_events(self) -> list:
@@ -408,8 +426,42 @@ class AnalyzeScreen(Screen):
         text.append_text(probability_bars(self._probs_drawn, 20))
         bars.update(text)
 
+    # ------------------------------------------------------------------ profile
+    def _profile_subject(self):
+        """(label, model, arch): the loaded run's model, else the architecture in Build."""
+        if self.data is not None:
+            return f"run {self.data.record.id}", self.data.model, self.data.arch
+        arch = self.app.document.arch  # type: ignore[attr-defined]
+        return f"{arch.name} (untrained, from Build)", None, arch
+
+    def start_profile(self) -> None:
+        label, model, arch = self._profile_subject()
+        if getattr(self, "_profiled", None) == label:
+            return
+        self.profile = None
+        self.query_one("#profile-table", Static).update(f"profiling {label}…")
+        self._profile(label, model, arch)
+
+    @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
+    def _profile(self, label: str, model, arch):
+        from cnn_tui.tui.profile import profile_model
+        if model is None:
+            from cnn_tui.train.build import build_model
+            model = build_model(arch)
+        device, rows = profile_model(model, arch, batch=PROFILE_BATCH)
+        return label, device, rows
+
+    def _profiled_result(self, result) -> None:
+        from cnn_tui.tui.profile import profile_table
+        label, device, rows = result
+        self._profiled, self.profile = label, rows
+        self.query_one("#profile-table", Static).update(
+            profile_table(f"{device} · {label}", PROFILE_BATCH, rows))
+
     # ------------------------------------------------------------------ views and export
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-profile":
+            self.start_profile()
         if event.pane.id == "tab-data":  # needs no run: MNIST alone
             browser = self.query_one(DataBrowser)
             browser.load()
@@ -447,6 +499,9 @@ class AnalyzeScreen(Screen):
                 w.writerow([i, int(d.labels[i]), int(d.preds[i]), f"{float(d.confidence[i]):.6f}",
                             *(f"{float(p):.6f}" for p in d.probs[i])])
             return f"{rid}-predictions.csv", out.getvalue()
+        if tab == "tab-profile":
+            from cnn_tui.tui.profile import profile_csv
+            return f"{rid}-profile.csv", profile_csv(self.profile or [])
         if tab == "tab-weights":
             from cnn_tui.tui.widgets.weights import weights_csv
             return f"{rid}-weights.csv", weights_csv(d.histograms, self.grad_events())
@@ -475,6 +530,9 @@ class AnalyzeScreen(Screen):
             return
         if tab == "tab-maps" and self.layer is None:
             self.notify("no feature maps to export", severity="warning")
+            return
+        if tab == "tab-profile" and not getattr(self, "profile", None):
+            self.notify("the profile is still being measured", severity="warning")
             return
         name, content = self.export_text(tab)
         self._prompt_export(name, content)
