@@ -4,8 +4,12 @@ Trains the same architecture with the same settings, alternately:
 - headless, as `cnn-tui train` does it (the CLI's plain progress printer, to a null stream);
 - through the app: `CnnTuiApp` run headless (Textual's headless driver: everything is laid out,
   rendered and composited, only the terminal write is skipped), Train screen, key `s`.
+- on a plain thread (the engine off the main thread, as in the app, with no UI at all);
+- through the app with the relay silenced (the app runs, nothing is drawn during training):
+  TUI / silent isolates what the live updates cost from machine noise and thread effects.
 It prints each run's training throughput (the engine's own images/s, training time only) and
-the ratio TUI / headless (target >= 0.95).
+the ratios (target >= 0.95). On a CPU shared with busy neighbours the run-to-run noise is larger
+than the effect: compare the medians, and prefer a quiet machine.
 
 While the TUI trains, a key is posted every `--key-every` seconds to a binding that only
 records when it ran; the time from posting the key to its action running is the key-press
@@ -75,7 +79,9 @@ def headless(arch, args, in_thread: bool = False) -> float:
     return result.images_per_s
 
 
-async def through_tui(arch, args) -> tuple[float, list[float], int, int]:
+async def through_tui(arch, args, silent: bool = False) -> tuple[float, list[float], int, int]:
+    """Train through the app; `silent`: the relay posts nothing (the UI shows no progress), the
+    control that isolates what the live updates cost from what the app's mere presence costs."""
     from textual import events
     from textual.binding import Binding
 
@@ -93,7 +99,18 @@ async def through_tui(arch, args) -> tuple[float, list[float], int, int]:
     class BenchApp(CnnTuiApp):
         MODES = {**CnnTuiApp.MODES, "train": PingTrainScreen}
 
-    app = BenchApp(arch, offer_autosave=False)
+    from cnn_tui.tui.training_worker import ProgressRelay
+    post = ProgressRelay._post
+    if silent:
+        ProgressRelay._post = lambda self, message: None
+    try:
+        return await _drive(BenchApp(arch, offer_autosave=False), args, pings)
+    finally:
+        ProgressRelay._post = post
+
+
+async def _drive(app, args, pings: list[float]):
+    from textual import events
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
@@ -106,9 +123,10 @@ async def through_tui(arch, args) -> tuple[float, list[float], int, int]:
         await pilot.pause()
         assert not form.errors, form.errors
         app.post_message(events.Key("s", "s"))
-        while screen.history.start is None and screen.state not in ("failed",):
+        while screen.relay is None or (screen.relay.history.start is None
+                                       and screen.state != "failed"):
             await asyncio.sleep(0.01)
-        while screen.busy and screen.history.end is None:
+        while screen.busy and screen.relay.history.end is None:
             await asyncio.sleep(args.key_every)
             before = len(pings)
             t0 = time.perf_counter()
@@ -147,25 +165,29 @@ def main() -> int:
     headless(arch, warm)  # imports, cuDNN autotuning, MNIST cache
     rows = []
     for r in range(args.repeats):
-        order = ("cli", "thread", "tui") if r % 2 == 0 else ("tui", "thread", "cli")
+        order = ["cli", "thread", "tui", "silent"]
+        if r % 2:
+            order.reverse()  # alternated: no side always gets the warmer machine
         got: dict = {}
-        for mode in order:  # alternated: no side always gets the warmer machine
-            if mode == "tui":
-                got["tui"] = asyncio.run(through_tui(arch, args))
+        for mode in order:
+            if mode in ("tui", "silent"):
+                got[mode] = asyncio.run(through_tui(arch, args, silent=mode == "silent"))
             else:
                 got[mode] = headless(arch, args, in_thread=mode == "thread")
         t, lat, n_events, n_posted = got["tui"]
-        rows.append((got["cli"], got["thread"], t, lat))
-        print(f"run {r + 1}: cli {got['cli']:,.0f} · thread {got['thread']:,.0f} · TUI {t:,.0f} "
-              f"img/s · TUI/cli {t / got['cli']:.3f} · TUI/thread {t / got['thread']:.3f} · "
+        q = got["silent"][0]
+        rows.append((got["cli"], got["thread"], t, q, lat))
+        print(f"run {r + 1}: cli {got['cli']:,.0f} · thread {got['thread']:,.0f} · TUI {t:,.0f} · "
+              f"TUI silent {q:,.0f} img/s · TUI/cli {t / got['cli']:.3f} · TUI/silent {t / q:.3f} · "
               f"{len(lat)} keys, p95 {1000 * pct(lat, 0.95):.1f} ms · engine events {n_events}, "
               f"UI messages {n_posted}")
-    cli = statistics.median(r[0] for r in rows)
-    thr = statistics.median(r[1] for r in rows)
-    tui = statistics.median(r[2] for r in rows)
-    lat = [x for r in rows for x in r[3]]
-    print(f"median images/s: cli {cli:,.0f}, thread {thr:,.0f}, TUI {tui:,.0f}; "
-          f"TUI/cli {tui / cli:.3f}, TUI/thread {tui / thr:.3f} (target >= 0.95)")
+    med = [statistics.median(r[i] for r in rows) for i in range(4)]
+    cli, thr, tui, silent = med
+    lat = [x for r in rows for x in r[4]]
+    print(f"median images/s: cli {cli:,.0f}, thread {thr:,.0f}, TUI {tui:,.0f}, TUI silent "
+          f"{silent:,.0f}; TUI/cli {tui / cli:.3f}, TUI/thread {tui / thr:.3f}, "
+          f"TUI/silent {tui / silent:.3f} (target >= 0.95); per-repeat TUI/silent median "
+          f"{statistics.median(r[2] / r[3] for r in rows):.3f}")
     if lat:
         print(f"key latency over {len(lat)} keys: median {1000 * statistics.median(lat):.1f} ms, "
               f"p95 {1000 * pct(lat, 0.95):.1f} ms, max {1000 * max(lat):.1f} ms "

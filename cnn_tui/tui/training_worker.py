@@ -114,7 +114,7 @@ class TrainRequest:
 
 
 def progress_every(request: TrainRequest) -> int:
-    """Steps between progress (and gradient-norm) events: 10 on CPU, 50 on a GPU.
+    """Steps between progress events: 10 on CPU, 50 on a GPU.
 
     Each progress event costs the engine one device sync; on a GPU doing hundreds of steps a
     second, 50 keeps that cost negligible and still gives the relay more than it posts.
@@ -138,9 +138,8 @@ class TrainingWorkerMixin:
         post = self.post_message  # type: ignore[attr-defined]
         try:
             from cnn_tui.train.loop import RunOptions, train
-            every = progress_every(request)
-            options = RunOptions(**{"progress_every": every, "grad_norms_every": every,
-                                    **request.options})
+            # gradient norms stay at the engine's pace (they cost real work per layer)
+            options = RunOptions(**{"progress_every": progress_every(request), **request.options})
             return train(request.arch, request.config, options, [request.relay], request.control)
         except CnnTuiError as err:
             post(M.TrainingFailed(str(err)))

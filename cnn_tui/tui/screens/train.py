@@ -214,6 +214,10 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         limits = self._run_limits.get(run_id) or self.query_one(TrainingForm).limits()
         self._launch(None, {}, limits, resume=run_id)
 
+    def history_run_id(self) -> str | None:
+        start = self.history.start
+        return start.run_id if start is not None else None
+
     def _resumable_run(self) -> str | None:
         from cnn_tui.runs.store import RunStore
         store = RunStore()
@@ -229,7 +233,11 @@ class TrainScreen(TrainingWorkerMixin, Screen):
 
     def _launch(self, arch, config: dict, limits: dict, resume: str | None) -> None:
         from cnn_tui.train.control import Control
-        self.history = TrainingHistory()
+        if resume is None or resume != self.history_run_id():
+            self.history = TrainingHistory()
+            self.query_one("#epoch-table", DataTable).clear()
+        else:  # resuming the run on screen: its curves, epochs and gradients go on from there
+            self.history.end = self.history.evaluation = None
         self.relay = ProgressRelay(self.post_message, self.history)
         self.control = Control()
         self.result = None
@@ -239,8 +247,6 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         options = {"limit_train": limits.get("limit_train"), "limit_test": limits.get("limit_test"),
                    "resume": resume}
         self._pending_limits = dict(limits)
-        table = self.query_one("#epoch-table", DataTable)
-        table.clear()
         for chart in self.query("#loss-chart, #acc-chart"):
             chart.set_history(self.history)
         self.query_one("#train-progress", Static).update(
