@@ -121,3 +121,30 @@ def test_sparklines_and_gradient_flow_text():
         "layer,bin_low,bin_high,count", "0:conv2d,-1,0,1", "0:conv2d,0,1,3", "",
         "epoch,step,layer,grad_norm", "1,1,0:conv2d,1", "1,1,3:dense,1e-07",
         "1,11,0:conv2d,10", "1,11,3:dense,1e-08"]
+
+
+async def test_monochrome_theme_and_no_color_draw_with_shades(monkeypatch):
+    """The monochrome theme (and NO_COLOR) switch every picture to shade characters."""
+    from cnn_tui.tui.app import CnnTuiApp
+    from cnn_tui.tui.widgets.confusion import confusion_table
+    from cnn_tui.tui.widgets.heatmap import prefers_monochrome
+
+    app = CnnTuiApp(theme="cnn-mono", offer_autosave=False)
+    async with app.run_test(size=(80, 24)):
+        assert prefers_monochrome(app)
+        heatmap = Heatmap([[1.0, 0.0], [1.0, 0.5]])  # monochrome=None: follows the app
+        await app.screen.mount(heatmap)
+        assert heatmap.render().plain == "█░"
+        app.theme = "cnn-dark"
+        assert not prefers_monochrome(app)
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert prefers_monochrome(app)
+    from rich.console import Console
+    console = Console(record=True, width=80, color_system="truecolor")
+    console.print(confusion_table([[5, 1], [0, 6]], monochrome=True))
+    text, styled = console.export_text(), console.export_text(styles=True)
+    assert "[5]█" in text.replace(" ", "") and "[6]█" in text.replace(" ", "")  # the diagonal
+    assert "48;2;" not in styled  # no background tints: the shade characters carry it
+    console = Console(record=True, width=80, color_system="truecolor")
+    console.print(confusion_table([[5, 1], [0, 6]], monochrome=False))
+    assert "48;2;" in console.export_text(styles=True)  # in colour, a row-share tint too
