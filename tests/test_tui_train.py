@@ -177,6 +177,33 @@ async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
         assert "0:conv2d" in grads and "last" in grads
 
 
+async def test_detached_run_is_followed_through_the_store(subset_env):
+    """`D` trains in a child process (its own pid in the store); the screen follows its epochs."""
+    import os
+
+    from cnn_tui.runs.store import RunStore
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_train(pilot)
+        await pilot.press("a")  # nothing to attach to yet: said so
+        assert "no detached run is running" in screen.last_message
+        form = screen.query_one(TrainingForm)
+        form.set_field("epochs", "1")
+        form.set_field("val_size", "500")
+        await pilot.pause()
+        await pilot.press("D")
+        assert screen.following and not screen.busy  # no worker: quitting would not stop it
+        await wait_for(pilot, lambda: screen.state not in ("detached",), timeout=150,
+                       what="the detached run to end")
+        assert screen.state == "finished", screen.last_message
+        record = RunStore().get(screen.run_id)
+        assert record.status == "finished" and record.pid != os.getpid()
+        assert record.evaluation["test_size"] == LIMIT_TEST
+        assert screen.query_one("#epoch-table").row_count == 1
+        assert len(screen.history.epochs) == 1 and "test accuracy" in screen.last_message
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_train_screen_snapshot(snap_compare, size):
     """The Train screen before a run: the settings from the Beginner file, empty charts.

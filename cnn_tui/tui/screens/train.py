@@ -95,13 +95,17 @@ class TrainScreen(TrainingWorkerMixin, Screen):
     HELP = ("Train: `s` starts a run with the settings on the left (blocked, with the reason, "
             "while the architecture has errors), `space` pauses and resumes, `x` stops after "
             "the current step (it asks first; the run can be resumed), `r` resumes the last "
-            "stopped or interrupted run, `f` hides the settings to give the charts room.")
+            "stopped or interrupted run, `f` hides the settings to give the charts room. "
+            "`D` starts a detached run (a child process that survives quitting the app or a "
+            "dropped ssh session) and follows it; `a` attaches to a running detached run.")
     BINDINGS = [
         Binding("s", "start", "Start", id="train.start"),
         Binding("space", "pause", "Pause/resume", id="train.pause"),
         Binding("x", "stop", "Stop", id="train.stop"),
         Binding("r", "resume_run", "Resume run", id="train.resume"),
         Binding("f", "toggle_form", "Settings", id="train.form"),
+        Binding("D", "detach", "Detached run", id="train.detach"),
+        Binding("a", "attach", "Attach", show=False, id="train.attach"),
     ]
 
     def __init__(self) -> None:
@@ -119,6 +123,10 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self._filled_from: dict | None = None
         self._run_limits: dict[str, dict] = {}  # run id -> the limits it was started with
         self._ips: float | None = None
+        self.attached: str | None = None  # the detached run followed through the store
+        self._attached_pid: int | None = None
+        self._child = None  # subprocess.Popen of a run detached from this app (reaped here)
+        self._attach_timer = None
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -186,7 +194,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
 
     # ------------------------------------------------------------------ actions
     def action_start(self) -> None:
-        if self.busy:
+        if self.busy or self.following:
             self.notify("a run is already going: x stops it", severity="warning")
             return
         form = self.query_one(TrainingForm)
@@ -203,7 +211,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self._launch(self.document.arch, form.values(), limits, resume=None)
 
     def action_resume_run(self) -> None:
-        if self.busy:
+        if self.busy or self.following:
             self.notify("a run is already going", severity="warning")
             return
         run_id = self._resumable_run()
@@ -258,7 +266,103 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self.query_one("#epoch-table").focus()
         self.worker = self.run_training(TrainRequest(arch, config, options, self.control, self.relay))
 
+    # ------------------------------------------------------------------ detached runs
+    @property
+    def following(self) -> bool:
+        return self._attach_timer is not None
+
+    def action_detach(self) -> None:
+        if self.busy or self.following:
+            self.notify("a run is already going", severity="warning")
+            return
+        form = self.query_one(TrainingForm)
+        reason = start_blocker(self.document.arch, form.errors)
+        if reason:
+            self._show_status(f"[b]cannot start:[/b] {reason}")
+            self.notify(reason, title="Cannot start", severity="error")
+            return
+        from cnn_tui.errors import CnnTuiError
+        from cnn_tui.tui import detached
+        try:
+            self._child, log = detached.spawn(self.document.arch, form.values(), form.limits())
+        except CnnTuiError as err:
+            self._show_status(f"[b]failed:[/b] {err}")
+            return
+        self._follow(None, self._child.pid, f"detached (pid {self._child.pid}, log {log})")
+
+    def action_attach(self) -> None:
+        if self.busy or self.following:
+            self.notify("a run is already shown here", severity="warning")
+            return
+        from cnn_tui.tui import detached
+        runs = detached.running()
+        if not runs:
+            self._show_status("no detached run is running")
+            self.notify("no detached run is running", severity="warning")
+            return
+        self._follow(runs[0].id, runs[0].pid, f"attached to run {runs[0].id} (pid {runs[0].pid})")
+
+    def _follow(self, run_id: str | None, pid: int, note: str) -> None:
+        self.history = TrainingHistory()
+        self.query_one("#epoch-table", DataTable).clear()
+        for chart in self.query("#loss-chart, #acc-chart"):
+            chart.set_history(self.history)
+        self.attached, self._attached_pid, self.run_id = run_id, pid, run_id
+        self.state = "detached"
+        self._show_status(note + " · the run's epochs appear here as the store records them")
+        self.query_one("#train-progress", Static).update(
+            progress_line(0, 0, "waiting for the run…"), layout=False)
+        self._attach_timer = self.set_interval(1.0, self._poll_attached)
+
+    def _poll_attached(self) -> None:
+        from cnn_tui.train.events import EpochEnd
+        from cnn_tui.tui import detached
+        if self._child is not None:
+            self._child.poll()  # reap it when it ends, so its pid reads as gone
+        if self.attached is None:
+            rec = detached.find_by_pid(self._attached_pid)
+            if rec is None:
+                if self._child is not None and self._child.returncode is not None:
+                    self._end_follow("failed", "the detached run ended before it started: "
+                                               "see its log")
+                return
+            self.attached = self.run_id = rec.id
+        try:
+            rec = detached.record(self.attached)
+        except Exception as err:  # the store is busy or gone: try again next second
+            self.last_message = f"cannot read the run store: {err}"
+            return
+        total = int(rec.config.get("epochs") or 0)
+        for row in rec.epochs[len(self.history.epochs):]:
+            ev = EpochEnd(row["epoch"], total, row["train_loss"], row["train_acc"],
+                          row.get("val_loss"), row.get("val_acc"), row.get("lr", 0.0),
+                          row.get("seconds", 0.0), row.get("images_per_s", 0.0), False)
+            self.history.epochs.append(ev)
+            self.on_epoch_finished(M.EpochFinished(ev))
+        done = len(self.history.epochs)
+        self.query_one("#train-progress", Static).update(progress_line(
+            done, total, f"epoch {done}/{total} done · run {rec.id} · {rec.device or ''}"),
+            layout=False)
+        if rec.status != "running":
+            test = f" · test accuracy {_pct(rec.test_acc)}" if rec.test_acc is not None else ""
+            self._end_follow(rec.status, f"detached run {rec.status}{test}"
+                             + (f": {rec.message}" if rec.message else ""))
+
+    def _end_follow(self, state: str, note: str) -> None:
+        if self._attach_timer is not None:
+            self._attach_timer.stop()
+        self._attach_timer = None
+        self.attached = None
+        self.state = state
+        self._charts_dirty = True
+        self._redraw_charts(force=True)
+        self._show_status(note)
+
     def action_pause(self) -> None:
+        if self.following:
+            self.notify("pause is for runs inside the app; x stops a detached run",
+                        severity="warning")
+            return
         if not self.busy or self.control is None or self.state == "stopping":
             return
         if self.control.paused:
@@ -271,6 +375,20 @@ class TrainScreen(TrainingWorkerMixin, Screen):
             self._show_status("paused after the current step: space resumes")
 
     def action_stop(self) -> None:
+        if self.following and self._attached_pid:
+            from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+            from cnn_tui.tui import detached
+            pid = self._attached_pid
+
+            def answered(answer: str | None) -> None:
+                if answer == "stop" and detached.stop(pid):
+                    self._show_status("stopping the detached run after its current step…")
+
+            self.app.push_screen(ChoiceDialog(
+                "Stop detached run", "Stop the detached run after its current step? A checkpoint "
+                "is saved; `r` resumes it later.", [("y", "Stop", "stop"),
+                                                   ("n", "Keep going", "cancel")]), answered)
+            return
         if not self.busy or self.control is None:
             return
         from cnn_tui.tui.dialogs.confirm import ChoiceDialog
