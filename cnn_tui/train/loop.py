@@ -92,9 +92,8 @@ def check_architecture(arch) -> None:
     analysis = analyze(arch)
     if not analysis.valid:
         errors = analysis.errors()
-        where = f"layer {errors[0].row + 1}: " if errors[0].row is not None else ""
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise TrainingError(f"cannot train {arch.name!r}: {where}{errors[0].message}{more}")
+        raise TrainingError(f"cannot train {arch.name!r}: {errors[0].message}{more}")
     if tuple(arch.input) != (1, 28, 28) or arch.classes != 10:
         raise TrainingError(f"cannot train {arch.name!r} on MNIST: it needs input [1, 28, 28] and "
                             f"10 classes, not {list(arch.input)} and {arch.classes}")
