@@ -9,13 +9,11 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from cnn_tui.errors import CnnTuiError, ExportError
+from cnn_tui.errors import CnnTuiError
 
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
                  "images_per_s", "batch_size")
@@ -119,25 +117,6 @@ def _num(x) -> str:
     return "-" if x is None else f"{x:.4f}"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path = path.expanduser()
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     record = _store(args).get(args.run_id)
     if args.csv:
@@ -150,7 +129,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         text = json.dumps(record.to_dict(), indent=2) + "\n"
     if args.output:
-        _atomic_write(Path(args.output), text)
+        from cnn_tui.export.atomic import write_text
+        write_text(Path(args.output), text)
     else:
         sys.stdout.write(text)
     return 0

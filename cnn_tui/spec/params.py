@@ -90,7 +90,7 @@ class Param:
             try:
                 value = float(value)
             except OverflowError:
-                raise SpecError(path, f"must be a finite number, got a number too large") from None
+                raise SpecError(path, "must be a finite number, got a number too large") from None
             if not math.isfinite(value):
                 raise SpecError(path, f"must be a finite number, got {_show(value)}")
         bad = (
