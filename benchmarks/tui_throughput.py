@@ -82,7 +82,6 @@ def headless(arch, args, in_thread: bool = False) -> float:
 async def through_tui(arch, args, silent: bool = False) -> tuple[float, list[float], int, int]:
     """Train through the app; `silent`: the relay posts nothing (the UI shows no progress), the
     control that isolates what the live updates cost from what the app's mere presence costs."""
-    from textual import events
     from textual.binding import Binding
 
     from cnn_tui.tui.app import CnnTuiApp

@@ -15,7 +15,6 @@ from textual import events
 from cnn_tui.spec.model import Layer
 from cnn_tui.spec.templates import beginner
 from cnn_tui.tui import messages as M
-from cnn_tui.tui.document import Document
 from cnn_tui.tui.training_worker import ProgressRelay
 from cnn_tui.tui.widgets.training_form import TrainingForm
 
