@@ -109,6 +109,9 @@ async def test_confusion_metrics_predictions_and_csv_exports(env, tmp_path):
         assert screen.image == second
         bars = str(screen.query_one("#preds-bars").render())
         assert bars.count("%") == 10 and "<" in bars and "=" in bars
+        grid = screen.query_one("#preds-grid").content.plain  # the digits around the selection
+        d = screen.data
+        assert f"{int(d.labels[second])}→{int(d.preds[second])} " in grid and "✗" in grid
         screen.query_one("#analyze-tabs").active = "tab-weights"
         await pilot.pause()
         await export_to(pilot, tmp_path / "weights.csv")

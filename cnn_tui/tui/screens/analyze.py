@@ -122,9 +122,10 @@ class AnalyzeScreen(Screen):
                 with VerticalScroll(id="maps-scroll"):
                     yield Static("", id="maps-grid")
             with TabPane("Predictions", id="tab-preds"):
+                yield Static("", id="preds-grid")
                 with Horizontal():
                     yield DataTable(id="preds-table", cursor_type="row")
-                    with Vertical(id="preds-side"):
+                    with VerticalScroll(id="preds-side", can_focus=False):  # keys stay on the table
                         yield Heatmap(ramp="gray", id="preds-digit")
                         yield Static("", id="preds-bars")
             with TabPane("Draw", id="tab-draw"):
@@ -275,6 +276,27 @@ class AnalyzeScreen(Screen):
             digit, f"#{i} label {int(d.labels[i])} pred {int(d.preds[i])}")
         bars = probability_bars([float(p) for p in d.probs[i]], 20, int(d.labels[i]))
         self.query_one("#preds-bars", Static).update(bars)
+        self._show_grid()
+
+    def _show_grid(self) -> None:
+        """A row of half-size digits around the selected one: `label→pred confidence`."""
+        from cnn_tui.tui.widgets.data_browser import half_size
+        d = self.data
+        order = self._pred_indices()
+        shown = self.query_one("#preds-grid").size.width
+        per_row = max(1, ((shown if shown > 0 else self.app.size.width - 4) + 1) // 15)
+        pos = order.index(self.image) if self.image in order else 0
+        start = (pos // per_row) * per_row
+        page = order[start:start + per_row]
+        captions = []
+        for i in page:
+            label, pred = int(d.labels[i]), int(d.preds[i])
+            mark = "" if label == pred else "✗"
+            captions.append(f"{label}→{pred} {100 * float(d.confidence[i]):.0f}%{mark}")
+        grids = [half_size(d.images[i]) for i in page]
+        selected = page.index(self.image) if self.image in page else None
+        self.query_one("#preds-grid", Static).update(
+            tile(grids, captions, per_row * 15, prefers_monochrome(self.app), "gray", selected))
 
     # ------------------------------------------------------------------ feature maps
     @property
@@ -403,6 +425,7 @@ class AnalyzeScreen(Screen):
             return
         self.mistakes_only = not self.mistakes_only
         self._fill_predictions()
+        self._show_grid()
 
     # ------------------------------------------------------------------ drawing
     def on_draw_canvas_changed(self, message: DrawCanvas.Changed) -> None:
@@ -470,6 +493,8 @@ class AnalyzeScreen(Screen):
             self._show_weights()  # the run may have trained further since
         if event.pane.id == "tab-maps":
             self.call_after_refresh(self._draw_maps)  # the grid wraps at the width shown
+        if event.pane.id == "tab-preds" and self.data is not None:
+            self.call_after_refresh(self._show_grid)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._draw_maps)
