@@ -282,7 +282,11 @@ class TrainScreen(TrainingWorkerMixin, Screen):
             self.notify(reason, title="Cannot start", severity="error")
             return
         from cnn_tui.errors import CnnTuiError
+        from cnn_tui.runs.history import remember
         from cnn_tui.tui import detached
+        problem = remember(self.document.arch, "train", self.document.path)  # the run's version
+        if problem:
+            self.notify(problem, severity="warning")
         try:
             self._child, log = detached.spawn(self.document.arch, form.values(), form.limits())
         except CnnTuiError as err:
