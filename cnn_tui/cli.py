@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if not argv or (argv[0] not in known and argv[0] not in ("-h", "--help", "--version")):
             return _run_app(argv)
         args = parser.parse_args(argv)
+        args.argv = argv  # for commands that re-run themselves (train --detach)
         return int(args.func(args) or 0)
     except CnnTuiError as err:
         print(f"cnn-tui: error: {err}", file=sys.stderr)

@@ -16,7 +16,7 @@ import json
 import signal
 import sys
 
-from cnn_tui.errors import CnnTuiError
+from cnn_tui.errors import CnnTuiError, TrainingError
 
 # flag -> training field (parsed and range-checked by the field's own Param)
 TRAINING_FLAGS = {
@@ -67,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--progress-every", type=int, default=None, metavar="STEPS",
                    help="steps between progress updates (default 50)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    p.add_argument("--detach", action="store_true",
+                   help="train in a background process that outlives this terminal (the app "
+                        "attaches to it: Train screen, a); prints the run id and log file")
     p.set_defaults(func=cmd_train)
 
 
@@ -169,6 +172,37 @@ def _install_sigint(control):
         return None
 
 
+def _detach(args: argparse.Namespace, arch) -> int:
+    """Check what can be checked here (architecture, MNIST), then hand the same command line,
+    minus --detach, to a child in its own session and report the run it records."""
+    import os
+
+    from cnn_tui.data import find_mnist
+    from cnn_tui.runs import detached
+    from cnn_tui.train.loop import check_architecture
+
+    if arch is not None:
+        check_architecture(arch)
+    find_mnist(args.data_dir)
+    if args.runs_dir:
+        os.environ["CNN_TUI_RUNS_DIR"] = str(args.runs_dir)
+    argv = [a for a in getattr(args, "argv", [])[1:] if a != "--detach"]
+    log = detached._paths()[1]
+    proc = detached.start(argv, log)
+    record = detached.wait_for_run(proc)
+    if record is None:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        raise TrainingError("the detached run did not start" + (f": {tail[0]}" if tail else "")
+                            + f" (log: {log})")
+    if args.json:
+        print(json.dumps({"run_id": record.id, "pid": proc.pid, "log": str(log)}))
+    else:
+        print(f"run {record.id} training in the background (pid {proc.pid}); log: {log}\n"
+              f"follow it: `cnn-tui` then 2 (Train) and a, or `cnn-tui runs show {record.id}`; "
+              f"stop it: `kill -INT {proc.pid}` (resumable with --resume {record.id})")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from cnn_tui import api
     from cnn_tui.train.control import Control
@@ -177,6 +211,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CnnTuiError("train: give an architecture FILE (or template:NAME), or --resume RUN")
     arch = api.load_architecture(args.source) if args.source is not None else None
     overrides = _overrides(args)
+    if args.detach:
+        return _detach(args, arch)
     if args.json:
         printer = PlainPrinter(sys.stderr)
     elif sys.stdout.isatty():

@@ -283,7 +283,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
             return
         from cnn_tui.errors import CnnTuiError
         from cnn_tui.runs.history import remember
-        from cnn_tui.tui import detached
+        from cnn_tui.runs import detached
         problem = remember(self.document.arch, "train", self.document.path)  # the run's version
         if problem:
             self.notify(problem, severity="warning")
@@ -298,7 +298,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         if self.busy or self.following:
             self.notify("a run is already shown here", severity="warning")
             return
-        from cnn_tui.tui import detached
+        from cnn_tui.runs import detached
         runs = detached.running()
         if not runs:
             self._show_status("no detached run is running")
@@ -320,7 +320,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
 
     def _poll_attached(self) -> None:
         from cnn_tui.train.events import EpochEnd
-        from cnn_tui.tui import detached
+        from cnn_tui.runs import detached
         if self._child is not None:
             self._child.poll()  # reap it when it ends, so its pid reads as gone
         if self.attached is None:
@@ -381,7 +381,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
     def action_stop(self) -> None:
         if self.following and self._attached_pid:
             from cnn_tui.tui.dialogs.confirm import ChoiceDialog
-            from cnn_tui.tui import detached
+            from cnn_tui.runs import detached
             pid = self._attached_pid
 
             def answered(answer: str | None) -> None:

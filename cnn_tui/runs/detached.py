@@ -17,35 +17,66 @@ import sys
 import time
 from pathlib import Path
 
-from cnn_tui.errors import TrainingError
+from cnn_tui.errors import CnnTuiError, TrainingError
 
 
 def spawn(arch, config: dict, limits: dict) -> tuple[subprocess.Popen, Path]:
-    """Start the child; returns it and its log file. TrainingError when it cannot start."""
-    import json
-
-    from cnn_tui import locations
+    """Start the child on `arch` with `config` as its training section; returns it and its log.
+    TrainingError when it cannot start."""
+    from cnn_tui.spec.io import write_file
     from cnn_tui.spec.model import Architecture
-    from cnn_tui.tui.export_file import write_text_atomic
 
+    spec, log = _paths()
+    with_settings = Architecture(arch.layers, arch.name, arch.input, arch.classes, dict(config))
+    try:
+        write_file(with_settings, spec)
+    except CnnTuiError as exc:
+        raise TrainingError(f"cannot start a detached run: {exc}") from None
+    args = [str(spec)]
+    for name in ("limit_train", "limit_test"):
+        if limits.get(name):
+            args += [f"--{name.replace('_', '-')}", str(int(limits[name]))]
+    return start(args, log), log
+
+
+def _paths() -> tuple[Path, Path]:
+    from cnn_tui import locations
     folder = locations.state_dir() / "detached"
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with_settings = Architecture(arch.layers, arch.name, arch.input, arch.classes,
-                                     dict(config)).to_dict()
-        spec = write_text_atomic(folder / f"{stamp}.json", json.dumps(with_settings, indent=1))
-        log = folder / f"{stamp}.log"
-        cmd = [sys.executable, "-m", "cnn_tui", "train", str(spec)]
-        for name in ("limit_train", "limit_test"):
-            if limits.get(name):
-                cmd += [f"--{name.replace('_', '-')}", str(int(limits[name]))]
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+    except OSError as exc:
+        raise TrainingError(f"cannot start a detached run: {folder}: "
+                            f"{exc.strerror or exc}") from None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    return folder / f"{stamp}.json", folder / f"{stamp}.log"
+
+
+def start(train_args: list[str], log: Path | None = None) -> subprocess.Popen:
+    """`cnn-tui train *train_args` in a new session (outlives this process and the terminal),
+    its output appended to `log` (a fresh file under the state folder when None)."""
+    if log is None:
+        log = _paths()[1]
+    cmd = [sys.executable, "-m", "cnn_tui", "train", *train_args]
+    try:
+        with open(log, "ab") as out:
+            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                     start_new_session=True, cwd=os.getcwd())
     except OSError as exc:
         raise TrainingError(f"cannot start a detached run: {exc.strerror or exc}") from None
-    return proc, log
+
+
+def wait_for_run(proc: subprocess.Popen, timeout: float = 60.0):
+    """The run record the child creates, once it exists; None if the child exited first or
+    `timeout` passed (its log says why)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = find_by_pid(proc.pid)
+        if found is not None:
+            return found
+        if proc.poll() is not None:
+            return None
+        time.sleep(0.2)
+    return None
 
 
 def find_by_pid(pid: int):
