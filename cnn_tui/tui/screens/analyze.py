@@ -572,9 +572,9 @@ class AnalyzeScreen(Screen):
         self.app.push_screen(PathPrompt("Export to file", str(Path(os.getcwd()) / name)), chosen)
 
     def write_export(self, path: str, content: str) -> Path | None:
-        from cnn_tui.tui.export_file import write_text_atomic
+        from cnn_tui.export.atomic import write_text
         try:
-            written = write_text_atomic(path, content)
+            written = write_text(Path(path).expanduser().resolve(), content)
         except CnnTuiError as err:
             self.notify(str(err), title="Export failed", severity="error")
             return None
