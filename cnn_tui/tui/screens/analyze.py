@@ -145,7 +145,7 @@ class AnalyzeScreen(Screen):
             with TabPane("Data", id="tab-data"):
                 with VerticalScroll():
                     yield DataBrowser(id="data-browser")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#metrics-table", DataTable).add_columns(*METRIC_HEADER)

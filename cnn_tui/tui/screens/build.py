@@ -44,7 +44,7 @@ class BuildScreen(Screen):
 
     BINDINGS = [
         Binding("a", "add", "Add", id="build.add"),
-        Binding("i", "insert", "Insert", id="build.insert"),
+        Binding("i", "insert", "Insert", show=False, id="build.insert"),
         Binding("d", "delete", "Delete", id="build.delete"),
         Binding("enter", "edit", "Edit", id="build.edit"),
         Binding("J,shift+j", "move(1)", "Move down", show=False, id="build.move_down",
@@ -58,7 +58,7 @@ class BuildScreen(Screen):
         Binding("t", "templates", "Templates", id="build.templates"),
         Binding("H,shift+h", "history", "Versions", show=False, id="build.history",
                 key_display="H"),
-        Binding("v", "toggle_diagram", "Diagram", id="build.diagram"),
+        Binding("v", "toggle_diagram", "Diagram", show=False, id="build.diagram"),
         # the table has its own j/k; these move its cursor while the diagram replaces it
         Binding("j,down", "cursor(1)", "Next layer", show=False, id="build.diagram_down"),
         Binding("k,up", "cursor(-1)", "Previous layer", show=False, id="build.diagram_up"),
@@ -83,7 +83,7 @@ class BuildScreen(Screen):
                 yield Diagram(id="diagram")
                 yield Totals(id="totals", markup=False)
             yield LayerPanel(id="panel")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def document(self):

@@ -100,7 +100,7 @@ class CompareScreen(Screen):
             with Vertical(id="compare-diff-side"):
                 yield Static("", id="compare-diff-title")
                 yield DataTable(id="compare-diff", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         from cnn_tui.tui.widgets.heatmap import prefers_monochrome

@@ -99,4 +99,4 @@ class HelpScreen(Screen):
                          "ctrl+p opens the command palette: every action, searchable. Keys can "
                          "be rebound in config.toml: \\[keys] then binding-id = \"key\" (the ids are "
                          "shown after each key above).", classes="help-text")
-        yield Footer()
+        yield Footer(compact=True)

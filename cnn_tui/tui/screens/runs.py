@@ -83,7 +83,7 @@ class RunsScreen(Screen):
         yield RunsTable(id="runs-table")
         yield Static("No runs yet. Train one on the Train screen (2) or with "
                      "`cnn-tui train FILE`; it shows up here.", id="runs-empty")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#runs-filter", Input).display = False

@@ -100,11 +100,11 @@ class TrainScreen(TrainingWorkerMixin, Screen):
             "dropped ssh session) and follows it; `a` attaches to a running detached run.")
     BINDINGS = [
         Binding("s", "start", "Start", id="train.start"),
-        Binding("space", "pause", "Pause/resume", id="train.pause"),
+        Binding("space", "pause", "Pause", id="train.pause"),
         Binding("x", "stop", "Stop", id="train.stop"),
-        Binding("r", "resume_run", "Resume run", id="train.resume"),
-        Binding("f", "toggle_form", "Settings", id="train.form"),
-        Binding("D", "detach", "Detached run", id="train.detach"),
+        Binding("r", "resume_run", "Resume", id="train.resume"),
+        Binding("f", "toggle_form", "Settings", show=False, id="train.form"),
+        Binding("D", "detach", "Detach", id="train.detach"),
         Binding("a", "attach", "Attach", show=False, id="train.attach"),
     ]
 
@@ -147,7 +147,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
                     yield AccuracyChart(id="acc-chart")
                 table = DataTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
                 yield table
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#epoch-table", DataTable)
