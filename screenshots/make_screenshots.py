@@ -24,8 +24,10 @@ SHOTS: dict[str, tuple[tuple[str, ...], str]] = {
     "build-diagram": (("v",), "cnn-dark"),
     "build-mono": ((), "cnn-mono"),
     "build-light": ((), "cnn-light"),
-    "train": (("2",), "cnn-dark"),
+    "train": (("2", "s"), "cnn-dark"),  # trains in the app, then shows the finished run
     "analyze": (("3",), "cnn-dark"),
+    "analyze-features": (("3", "v", "v"), "cnn-dark"),
+    "analyze-predictions": (("3", "v", "v", "v"), "cnn-dark"),
     "runs": (("4",), "cnn-dark"),
     "help": (("f1",), "cnn-dark"),
     "palette": (("ctrl+p",), "cnn-dark"),
@@ -37,15 +39,40 @@ SHOTS: dict[str, tuple[tuple[str, ...], str]] = {
 async def shoot(name: str, keys: tuple[str, ...], theme: str) -> Path:
     from cnn_tui.tui.app import CnnTuiApp
 
-    app = CnnTuiApp(theme=theme, offer_autosave=False)
+    from cnn_tui.spec.templates import get_template
+
+    arch = get_template("beginner")
+    arch.training["epochs"] = 3  # a short real run for the Train picture
+    app = CnnTuiApp(arch, theme=theme, offer_autosave=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         for key in keys:
             await pilot.press(key)
             await pilot.pause(0.2)
+        if "s" in keys and hasattr(app.screen, "wait_until_idle"):
+            await app.screen.wait_until_idle(300)
+            await pilot.pause(1.5)  # the charts redraw at their own pace
         await pilot.pause(0.5)  # let workers that fill a screen on mount finish drawing
         app.save_screenshot(f"{name}.svg", str(HERE))
     return HERE / f"{name}.svg"
+
+
+def seed_runs() -> bool:
+    """Two short real runs in the throwaway store, so Analyze and Runs show something real.
+    Needs MNIST (CNN_TUI_DATA_DIR, or ../shared/data beside the checkout); False without it."""
+    root = os.environ.get("CNN_TUI_DATA_DIR") or str(HERE.parent.parent / "shared" / "data")
+    if not (Path(root) / "MNIST" / "raw").is_dir():
+        print("no MNIST found: Train, Analyze and Runs are shot empty", file=sys.stderr)
+        return False
+    os.environ["CNN_TUI_DATA_DIR"] = root
+    os.environ.setdefault("CNN_TUI_LIMIT_TRAIN", "6000")
+    os.environ.setdefault("CNN_TUI_LIMIT_TEST", "1000")
+    from cnn_tui import api
+
+    for name, template, epochs in (("lenet-quick", "lenet5", 2), ("beginner-3ep", "beginner", 3)):
+        api.train(f"template:{template}", epochs=epochs, name=name, limit_train=6000,
+                  limit_test=1000)
+    return True
 
 
 def main(argv: list[str]) -> int:
@@ -58,6 +85,8 @@ def main(argv: list[str]) -> int:
         print(f"unknown screenshot(s): {', '.join(unknown)} (known: {', '.join(SHOTS)})",
               file=sys.stderr)
         return 2
+    if {"train", "analyze", "analyze-features", "analyze-predictions", "runs"} & set(names):
+        seed_runs()
     for name in names:
         keys, theme = SHOTS[name]
         path = asyncio.run(shoot(name, keys, theme))
