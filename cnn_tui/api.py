@@ -14,12 +14,15 @@ input is wrong (missing MNIST, invalid architecture, unknown run id, ...).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from cnn_tui.errors import CnnTuiError, TrainingError
 
+if TYPE_CHECKING:
+    from cnn_tui.spec.model import Architecture
 
-def load_architecture(source) -> "Architecture":  # noqa: F821
+
+def load_architecture(source) -> Architecture:
     """An Architecture from a path, share code (`cnn1:...`), `template:NAME`, a dict or an
     Architecture (returned as is)."""
     from cnn_tui.spec.model import Architecture

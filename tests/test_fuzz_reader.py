@@ -17,7 +17,7 @@ from cnn_tui.errors import SpecError
 from cnn_tui.spec.io import dumps, parse_json_text, read_file
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
-from cnn_tui.spec.params import BOOL, CHOICE, FLOAT, INT
+from cnn_tui.spec.params import BOOL, CHOICE, INT
 from cnn_tui.spec.sharecode import PREFIX, decode, encode
 from cnn_tui.spec.templates import TEMPLATES, get_template
 from cnn_tui.spec.training import TRAINING_PARAMS
