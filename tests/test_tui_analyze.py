@@ -224,7 +224,8 @@ async def test_empty_store_says_what_to_do_and_the_data_view_still_works(monkeyp
         assert text.count(" label 1\n") == per_page and text.startswith("training set · class 1")
 
 
-def test_analyze_screen_snapshot_without_runs(snap_compare, monkeypatch, tmp_path):
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_analyze_screen_snapshot_without_runs(snap_compare, monkeypatch, tmp_path, size):
     """Analyze with an empty store: it says what to do. (A trained run's picture depends on
     run ids, times and CPU arithmetic, so the loaded views are checked by the tests above.)
     Regenerate after a deliberate change: pytest tests/test_tui_analyze.py --snapshot-update"""
@@ -239,4 +240,4 @@ def test_analyze_screen_snapshot_without_runs(snap_compare, monkeypatch, tmp_pat
         await pilot.pause()
 
     assert snap_compare(CnnTuiApp(offer_autosave=False), run_before=open_analyze,
-                        terminal_size=(80, 24))
+                        terminal_size=size)
