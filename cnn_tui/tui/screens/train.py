@@ -193,21 +193,30 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self.query_one("#train-status", Static).update(line, layout=False)  # fixed 2 lines
 
     # ------------------------------------------------------------------ actions
-    def action_start(self) -> None:
+    def _ready_to_start(self) -> TrainingForm | None:
+        """The settings form when a run may start now (no run going, no architecture error,
+        no invalid setting), after keeping the architecture's version the run will link to;
+        None (with the reason shown) otherwise."""
         if self.busy or self.following:
             self.notify("a run is already going: x stops it", severity="warning")
-            return
+            return None
         form = self.query_one(TrainingForm)
         reason = start_blocker(self.document.arch, form.errors)
         if reason:
             self._show_status(f"[b]cannot start:[/b] {reason}")
             self.notify(reason, title="Cannot start", severity="error")
-            return
-        limits = form.limits()
+            return None
         from cnn_tui.runs.history import remember
         problem = remember(self.document.arch, "train", self.document.path)  # the run's version
         if problem:
             self.notify(problem, severity="warning")
+        return form
+
+    def action_start(self) -> None:
+        form = self._ready_to_start()
+        if form is None:
+            return
+        limits = form.limits()
         self._launch(self.document.arch, form.values(), limits, resume=None)
 
     def action_resume_run(self) -> None:
@@ -272,21 +281,11 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         return self._attach_timer is not None
 
     def action_detach(self) -> None:
-        if self.busy or self.following:
-            self.notify("a run is already going", severity="warning")
-            return
-        form = self.query_one(TrainingForm)
-        reason = start_blocker(self.document.arch, form.errors)
-        if reason:
-            self._show_status(f"[b]cannot start:[/b] {reason}")
-            self.notify(reason, title="Cannot start", severity="error")
+        form = self._ready_to_start()
+        if form is None:
             return
         from cnn_tui.errors import CnnTuiError
-        from cnn_tui.runs.history import remember
         from cnn_tui.runs import detached
-        problem = remember(self.document.arch, "train", self.document.path)  # the run's version
-        if problem:
-            self.notify(problem, severity="warning")
         try:
             self._child, log = detached.spawn(self.document.arch, form.values(), form.limits())
         except CnnTuiError as err:
