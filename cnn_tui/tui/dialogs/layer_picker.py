@@ -10,14 +10,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from cnn_tui.spec.layers import LAYER_TYPES
+from cnn_tui.tui.dialogs.option_picker import OptionPicker, picker_bindings
 
 Choice = tuple[str, dict[str, Any]]
 SUMMARY_WIDTH = 44
@@ -27,20 +23,12 @@ def _params_text(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items() if v is not None)
 
 
-class LayerPicker(ModalScreen[Choice | None]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="picker.cancel"),
-        Binding("j", "cursor_down", show=False, id="picker.down"),
-        Binding("k", "cursor_up", show=False, id="picker.up"),
-    ]
+class LayerPicker(OptionPicker):
+    BINDINGS = picker_bindings("picker")
 
     DEFAULT_CSS = """
-    LayerPicker { align: center middle; }
-    LayerPicker > Vertical {
-        width: 90%; max-width: 96; height: 90%; max-height: 40;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    LayerPicker OptionList { height: 1fr; border: none; }
+    LayerPicker > Vertical { height: 90%; max-height: 40; }
+    LayerPicker OptionList { height: 1fr; max-height: 100%; }
     """
 
     def __init__(self, title: str, suggestions: Sequence = ()) -> None:
@@ -49,7 +37,10 @@ class LayerPicker(ModalScreen[Choice | None]):
         self._choices: dict[str, Choice] = {}
         self._suggestions = list(suggestions)
 
-    def compose(self) -> ComposeResult:
+    def compose_title(self) -> Text:
+        return Text(self._title, style="bold")
+
+    def compose_options(self) -> list[Option | None]:
         options: list[Option | None] = []
         for n, s in enumerate(self._suggestions):
             if s.type not in LAYER_TYPES:
@@ -75,22 +66,7 @@ class LayerPicker(ModalScreen[Choice | None]):
                 summary = summary[: SUMMARY_WIDTH - 1].rstrip() + "…"
             prompt.append(f" {summary}")
             options.append(Option(prompt, id=key))
-        with Vertical():
-            yield Label(Text(self._title, style="bold"))
-            yield OptionList(*options, id="picker-options")
+        return options
 
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(self._choices.get(event.option_id or ""))
-
-    def action_cursor_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def result(self, option_id: str | None) -> Choice | None:
+        return self._choices.get(option_id or "")

@@ -10,14 +10,11 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.tui.dialogs.option_picker import OptionPicker, picker_bindings
 
 
 def version_line(version, current: str | None) -> Text:
@@ -33,21 +30,13 @@ def version_line(version, current: str | None) -> Text:
     return text
 
 
-class VersionPicker(ModalScreen["str | None"]):
+class VersionPicker(OptionPicker):
     """Choose a version (arrows/j/k + enter); dismisses with its hash or None."""
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="versions.cancel"),
-        Binding("j", "cursor_down", show=False, id="versions.down"),
-        Binding("k", "cursor_up", show=False, id="versions.up"),
-    ]
+    BINDINGS = picker_bindings("versions")
+    OPTIONS_ID = "version-options"
     DEFAULT_CSS = """
-    VersionPicker { align: center middle; }
-    VersionPicker > Vertical {
-        width: 95%; max-width: 130; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    VersionPicker OptionList { height: auto; max-height: 30; border: none; }
+    VersionPicker > Vertical { width: 95%; max-width: 130; }
     """
 
     def __init__(self, versions: list, current: str | None) -> None:
@@ -55,12 +44,12 @@ class VersionPicker(ModalScreen["str | None"]):
         self.versions = versions
         self.current = current
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text("Versions of this architecture, newest first (● is the one shown; "
-                             "enter loads, u undoes)", style="bold"))
-            yield OptionList(*(Option(version_line(v, self.current), id=v.hash)
-                               for v in self.versions), id="version-options")
+    def compose_title(self) -> Text:
+        return Text("Versions of this architecture, newest first (● is the one shown; "
+                    "enter loads, u undoes)", style="bold")
+
+    def compose_options(self):
+        return (Option(version_line(v, self.current), id=v.hash) for v in self.versions)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -71,18 +60,6 @@ class VersionPicker(ModalScreen["str | None"]):
         else:
             options.highlighted = 0
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option_id)
-
-    def action_cursor_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 def pick_version(screen) -> None:
