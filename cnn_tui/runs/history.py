@@ -118,17 +118,8 @@ class History:
             return self._conn
         if not create and not self.db.is_file():
             return None
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.db), timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise RunStoreError(f"architecture history {self.db}: "
-                                f"{getattr(exc, 'strerror', None) or exc}") from None
+        from cnn_tui.runs.db import open_db
+        conn = open_db(self.db, SCHEMA, "architecture history")
         self._conn = conn
         return conn
 

@@ -150,24 +150,8 @@ class RunStore:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is not None:
             return self._conn
-        db = self.root / "runs.db"
-        if not db.exists():
-            if not self.root.is_dir():
-                try:
-                    self.root.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise RunStoreError(f"run store {self.root}: cannot create "
-                                        f"({exc.strerror or exc})") from None
-        try:
-            conn = sqlite3.connect(str(db), timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise RunStoreError(f"run store {db}: {exc}") from None
+        from cnn_tui.runs.db import open_db
+        conn = open_db(self.root / "runs.db", SCHEMA, "run store")
         self._conn = conn
         return conn
 
