@@ -94,6 +94,26 @@ async def test_no_color_starts_monochrome(monkeypatch):
     assert CnnTuiApp(offer_autosave=False).theme == "cnn-dark"  # not remembered as a choice
 
 
+@pytest.mark.parametrize("name", ["cnn-light", "cnn-dark", "cnn-high-contrast"])
+async def test_starting_theme_is_fully_applied_from_the_first_frame(name):
+    """The starting theme is set before the first parse (no watcher): its colours, its
+    light/dark classes, and a later switch still works as a user's switch does."""
+    app = CnnTuiApp(theme=name, offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        theme = app.current_theme
+        assert app.has_class(f"-theme-{name}")
+        assert app.has_class("-dark-mode") == theme.dark
+        assert app.has_class("-light-mode") == (not theme.dark)
+        expected = theme.to_color_system().generate()["background"]
+        assert app.screen.styles.background.hex.lower() == expected.lower()
+        other = "cnn-dark" if name != "cnn-dark" else "cnn-light"
+        app.action_set_theme(other)
+        await pilot.pause()
+        assert app.has_class(f"-theme-{other}") and not app.has_class(f"-theme-{name}")
+        assert app.screen.styles.background.hex.lower() == \
+            app.current_theme.to_color_system().generate()["background"].lower()
+
+
 async def test_chosen_theme_is_remembered_for_next_start():
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)) as pilot:

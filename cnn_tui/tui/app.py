@@ -57,7 +57,11 @@ class CnnTuiApp(App[int]):
     """`CnnTuiApp(arch, path)`: edit `arch` (Beginner template when None), saved to `path`."""
 
     TITLE = "cnn-tui"
-    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    # absolute paths: subclasses live elsewhere. The Build screen's CSS is read with the app's
+    # (the first screen shown): loaded by the screen instead, it costs one more parse of every
+    # stylesheet before the first frame.
+    CSS_PATH = [Path(__file__).with_name("app.tcss"),
+                Path(__file__).parent / "screens" / "build.tcss"]
     COMMANDS = App.COMMANDS | {AppCommands}
     MODES = {"build": BuildScreen, "train": _train_screen, "analyze": _analyze_screen,
              "runs": _runs_screen}
@@ -90,7 +94,7 @@ class CnnTuiApp(App[int]):
         self._reported_clashes: set[str] = set()
         self.config = self._read_config()
         self.theme_names = self._register_themes()
-        self.theme = self._starting_theme(theme)
+        self._set_starting_theme(self._starting_theme(theme))
         self.autosaver = Autosaver(self, lambda: self.document.arch, delay=autosave_delay)
         self.document.subscribe(self._document_changed)
         self._update_title()
@@ -112,6 +116,20 @@ class CnnTuiApp(App[int]):
             names.append(theme.name)
         self.startup_problems += [f"theme not loaded: {p}" for p in problems]
         return names
+
+    def _set_starting_theme(self, name: str) -> None:
+        """Set the theme before the stylesheet is first parsed, without the watcher (which
+        would re-parse every stylesheet twice before the first frame), doing what it does for
+        a theme set before start: the dark/light/theme classes and the ANSI colour filter."""
+        self.set_reactive(App.theme, name)
+        self.stylesheet.set_variables(self.get_css_variables())  # nothing is parsed yet
+        dark = self.current_theme.dark
+        self.set_class(dark, "-dark-mode", update=False)
+        self.set_class(not dark, "-light-mode", update=False)
+        self.set_class(True, f"-theme-{name}", update=False)
+        refresh_filter = getattr(self, "_refresh_truecolor_filter", None)
+        if not dark and refresh_filter is not None:
+            refresh_filter(self.ansi_theme)
 
     def _starting_theme(self, requested: str | None) -> str:
         """`--theme` wins, then NO_COLOR (monochrome), then config.toml, then the theme

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from cnn_tui.errors import CnnTuiError
@@ -34,6 +34,7 @@ from cnn_tui.tui.widgets.confusion import (METRIC_HEADER, ConfusionMatrix, confu
 from cnn_tui.tui.widgets.heatmap import (Heatmap, prefers_monochrome, scale_values, tile,
                                          to_plain_text, upscale)
 from cnn_tui.tui.widgets.probabilities import probability_bars
+from cnn_tui.tui.widgets.footer import CompactFooter
 
 TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw", "tab-weights",
         "tab-profile", "tab-data")
@@ -145,7 +146,7 @@ class AnalyzeScreen(Screen):
             with TabPane("Data", id="tab-data"):
                 with VerticalScroll():
                     yield DataBrowser(id="data-browser")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         self.query_one("#metrics-table", DataTable).add_columns(*METRIC_HEADER)

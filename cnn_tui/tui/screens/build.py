@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import edit
@@ -27,6 +27,7 @@ from cnn_tui.tui.dialogs.layer_form import LayerForm
 from cnn_tui.tui.dialogs.layer_picker import LayerPicker
 from cnn_tui.tui.dialogs.template_picker import TemplatePicker
 from cnn_tui.tui.widgets.diagram import Diagram
+from cnn_tui.tui.widgets.footer import CompactFooter
 from cnn_tui.tui.widgets.layer_list import LayerList
 from cnn_tui.tui.widgets.layer_panel import LayerPanel
 from cnn_tui.tui.widgets.totals import Totals, input_text
@@ -76,6 +77,7 @@ class BuildScreen(Screen):
 
     # -- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        self._fit(self.app.size.width, update=False)  # styled once, not restyled on mount
         with Horizontal(id="build-main"):
             with Vertical(id="build-left"):
                 yield Static(id="input-line", markup=False)
@@ -83,7 +85,7 @@ class BuildScreen(Screen):
                 yield Diagram(id="diagram")
                 yield Totals(id="totals", markup=False)
             yield LayerPanel(id="panel")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     @property
     def document(self):
@@ -106,8 +108,8 @@ class BuildScreen(Screen):
     def on_resize(self, event) -> None:
         self._fit(event.size.width)
 
-    def _fit(self, width: int) -> None:
-        self.set_class(width < NARROW, "narrow")
+    def _fit(self, width: int, update: bool = True) -> None:
+        self.set_class(width < NARROW, "narrow", update=update)
 
     # -- rendering -----------------------------------------------------------------------
     def _document_changed(self) -> None:

@@ -17,12 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
 from cnn_tui.spec.analysis import shape_text
+from cnn_tui.tui.widgets.footer import CompactFooter
 
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 COLORS = ("cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white")
@@ -100,7 +101,7 @@ class CompareScreen(Screen):
             with Vertical(id="compare-diff-side"):
                 yield Static("", id="compare-diff-title")
                 yield DataTable(id="compare-diff", cursor_type="row")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         from cnn_tui.tui.widgets.heatmap import prefers_monochrome

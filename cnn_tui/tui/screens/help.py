@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
+
+from cnn_tui.tui.widgets.footer import CompactFooter
 
 
 @dataclass(frozen=True)
@@ -99,4 +101,4 @@ class HelpScreen(Screen):
                          "ctrl+p opens the command palette: every action, searchable. Keys can "
                          "be rebound in config.toml: \\[keys] then binding-id = \"key\" (the ids are "
                          "shown after each key above).", classes="help-text")
-        yield Footer(compact=True)
+        yield CompactFooter()
