@@ -29,7 +29,14 @@ ODD = [L("conv2d", filters=6, kernel_size=3, stride=2, padding="same", activatio
                              L("maxpool2d", pool_size=3, stride=1, padding="same")]),
        L("global_avgpool"), L("dense", units=10)]
 
-CASES = {"net": NET, "odd": ODD, **{name: None for name in TEMPLATES}}
+STANDALONE = [L("conv2d", filters=4, kernel_size=3), L("batchnorm"), L("leaky_relu"),
+              L("maxpool2d", pool_size=2), L("conv2d", filters=4, kernel_size=3), L("relu"),
+              L("maxpool2d", pool_size=2), L("relu"), L("batchnorm"), L("tanh"),
+              L("maxpool2d", pool_size=2, padding="same"), L("flatten"), L("batchnorm"),
+              L("relu"), L("dense", units=10)]
+
+CASES = {"net": NET, "odd": ODD, "standalone": STANDALONE,
+         **{name: None for name in TEMPLATES}}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -84,9 +91,21 @@ def test_pool_runs_before_a_monotone_activation():
     model = build_model(Architecture(NET))
     steps = training_forward(model, "cpu").steps
     kinds = [type(s).__name__ if isinstance(s, nn.Module) else s.__name__ for s in steps]
-    # conv1 (its own Sequential) as it is; conv2 split so that its ReLU runs after the pool
-    assert kinds[:4] == ["Sequential", "Conv2d", "Sequential", "ReLU"]
+    # conv1 (its own Sequential) as it is; conv2 split so that its ReLU runs after the pool,
+    # in place (the pool's backward reads its input, not its output)
+    assert kinds[:4] == ["Sequential", "Conv2d", "Sequential", "_relu_in_place"]
     assert "flatten_keeping_layout" in kinds
+
+
+def test_standalone_activations_and_batch_norm():
+    arch = Architecture([L("conv2d", filters=4, kernel_size=3), L("batchnorm"), L("relu"),
+                         L("maxpool2d", pool_size=2), L("conv2d", filters=4, kernel_size=3),
+                         L("batchnorm"), L("gelu"), L("maxpool2d", pool_size=2), L("flatten"),
+                         L("dense", units=10)])
+    steps = training_forward(build_model(arch), "cuda").steps
+    kinds = [getattr(s, "layer_type", None) or s.__name__ for s in steps]
+    assert kinds[:4] == ["conv2d", "batchnorm", "maxpool2d", "_relu_in_place"]
+    assert kinds[4:8] == ["conv2d", "batchnorm", "gelu", "maxpool2d"]  # gelu is not monotone
 
 
 def test_cuda_keeps_torchs_own_dropout():
