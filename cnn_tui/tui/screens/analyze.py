@@ -34,7 +34,7 @@ from cnn_tui.tui.widgets.confusion import (METRIC_HEADER, ConfusionMatrix, confu
 from cnn_tui.tui.widgets.heatmap import (Heatmap, prefers_monochrome, scale_values, tile,
                                          to_plain_text, upscale)
 from cnn_tui.tui.widgets.probabilities import probability_bars
-from cnn_tui.tui.widgets.footer import CompactFooter
+from cnn_tui.tui.widgets.footer import KeyBar
 
 TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw", "tab-weights",
         "tab-profile", "tab-data")
@@ -146,7 +146,7 @@ class AnalyzeScreen(Screen):
             with TabPane("Data", id="tab-data"):
                 with VerticalScroll():
                     yield DataBrowser(id="data-browser")
-        yield CompactFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#metrics-table", DataTable).add_columns(*METRIC_HEADER)

@@ -27,7 +27,7 @@ from cnn_tui.tui.dialogs.layer_form import LayerForm
 from cnn_tui.tui.dialogs.layer_picker import LayerPicker
 from cnn_tui.tui.dialogs.template_picker import TemplatePicker
 from cnn_tui.tui.widgets.diagram import Diagram
-from cnn_tui.tui.widgets.footer import CompactFooter
+from cnn_tui.tui.widgets.footer import KeyBar
 from cnn_tui.tui.widgets.layer_list import LayerList
 from cnn_tui.tui.widgets.layer_panel import LayerPanel
 from cnn_tui.tui.widgets.totals import Totals, input_text
@@ -85,7 +85,7 @@ class BuildScreen(Screen):
                 yield Diagram(id="diagram")
                 yield Totals(id="totals", markup=False)
             yield LayerPanel(id="panel")
-        yield CompactFooter()
+        yield KeyBar()
 
     @property
     def document(self):

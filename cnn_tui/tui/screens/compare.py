@@ -23,7 +23,7 @@ from textual_plotext import PlotextPlot
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
 from cnn_tui.spec.analysis import shape_text
-from cnn_tui.tui.widgets.footer import CompactFooter
+from cnn_tui.tui.widgets.footer import KeyBar
 
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 COLORS = ("cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white")
@@ -101,7 +101,7 @@ class CompareScreen(Screen):
             with Vertical(id="compare-diff-side"):
                 yield Static("", id="compare-diff-title")
                 yield DataTable(id="compare-diff", cursor_type="row")
-        yield CompactFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         from cnn_tui.tui.widgets.heatmap import prefers_monochrome

@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from cnn_tui.tui.widgets.footer import CompactFooter
+from cnn_tui.tui.widgets.footer import KeyBar
 
 
 @dataclass(frozen=True)
@@ -101,4 +101,4 @@ class HelpScreen(Screen):
                          "ctrl+p opens the command palette: every action, searchable. Keys can "
                          "be rebound in config.toml: \\[keys] then binding-id = \"key\" (the ids are "
                          "shown after each key above).", classes="help-text")
-        yield CompactFooter()
+        yield KeyBar()

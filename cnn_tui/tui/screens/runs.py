@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.tui.widgets.runs_table import COLUMNS, RunsTable
-from cnn_tui.tui.widgets.footer import CompactFooter
+from cnn_tui.tui.widgets.footer import KeyBar
 
 REFRESH_SECONDS = 3.0
 MAX_NAME = 200
@@ -84,7 +84,7 @@ class RunsScreen(Screen):
         yield RunsTable(id="runs-table")
         yield Static("No runs yet. Train one on the Train screen (2) or with "
                      "`cnn-tui train FILE`; it shows up here.", id="runs-empty")
-        yield CompactFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#runs-filter", Input).display = False

@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from cnn_tui.tui import messages as M
 from cnn_tui.tui.training_worker import (ProgressRelay, TrainingHistory, TrainingWorkerMixin,
                                          TrainRequest)
-from cnn_tui.tui.widgets.footer import CompactFooter
+from cnn_tui.tui.widgets.footer import KeyBar
 from cnn_tui.tui.widgets.training_form import TrainingForm
 
 # Drawing takes the GIL from the trainer's Python, so it is paced: the charts are redrawn at
@@ -148,7 +148,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
                     yield AccuracyChart(id="acc-chart")
                 table = DataTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
                 yield table
-        yield CompactFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#epoch-table", DataTable)

@@ -1,21 +1,148 @@
-"""The footer every screen shows: Textual's Footer in its compact style, styled once.
+"""The key hints at the bottom of every screen, drawn as one line by one widget.
 
-`Footer(compact=True)` gives each key its `-compact` class from a watcher when the key mounts,
-so every key is styled twice and the screen's first frame waits for it (about 20 restyles on
-the Build screen). Here each key carries the class before it mounts.
+`KeyBar` shows what Textual's `Footer` shows, in its compact style: the screen's active
+bindings that are marked `show` (one per action), keys of a binding group together before the
+group's label, disabled ones dimmed, and the command palette key on the right. Clicking a hint
+presses its key.
+
+Why not `Footer`: it builds a widget per key (about 15 on the Build screen) and rebuilds them
+all whenever the focus moves, which was a third of the app's time to its first frame. This
+widget reads the bindings when it paints and repaints when they change.
 """
 
 from __future__ import annotations
 
-from textual.widgets import Footer
+from dataclasses import dataclass
+from itertools import groupby
+
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
 
 
-class CompactFooter(Footer):
-    def __init__(self, **kwargs) -> None:
-        super().__init__(compact=True, **kwargs)
+@dataclass
+class Hint:
+    key: str  # the key to press (Binding.key)
+    display: str  # how it is shown ("F1/?", "^p")
+    description: str
+    enabled: bool = True
 
-    def compose(self):
-        for widget in super().compose():
-            if type(widget).__name__ == "FooterKey":  # not exported by textual.widgets
-                widget.set_class(True, "-compact", update=False)
-            yield widget
+
+class KeyBar(Widget, can_focus=False):
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--disabled"}
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        background: $footer-background;
+        color: $footer-foreground;
+    }
+    KeyBar > .keybar--key {
+        color: $footer-key-foreground;
+        background: $footer-key-background;
+        text-style: bold;
+    }
+    KeyBar > .keybar--description {
+        color: $footer-description-foreground;
+        background: $footer-description-background;
+    }
+    KeyBar > .keybar--disabled {
+        text-style: dim;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._spans: list[tuple[int, int, Hint]] = []
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen) -> None:
+        if screen is self.screen:
+            self.refresh()
+
+    # -- what to show ---------------------------------------------------------------------
+    def hints(self) -> tuple[list[tuple[list[Hint], str]], Hint | None]:
+        """([(hints, group label or ""), ...], the palette hint or None)."""
+        app = self.app
+        active = self.screen.active_bindings
+        by_action: dict[str, tuple] = {}
+        for _node, binding, enabled, _tooltip in active.values():
+            if binding.show:
+                by_action.setdefault(binding.action, (binding, enabled))
+        items: list[tuple[list[Hint], str]] = []
+        for group, members in groupby(by_action.values(), lambda m: m[0].group):
+            members = list(members)
+            if group is not None and len(members) > 1:
+                items.append(([Hint(b.key, app.get_key_display(b), "", e) for b, e in members],
+                              group.description))
+            else:
+                items += [([Hint(b.key, app.get_key_display(b), b.description, e)], "")
+                          for b, e in members]
+        palette = None
+        if app.ENABLE_COMMAND_PALETTE:
+            found = active.get(app.COMMAND_PALETTE_BINDING)
+            if found is not None:
+                binding = found[1]
+                palette = Hint(binding.key, app.get_key_display(binding), binding.description,
+                               found[2])
+        return items, palette
+
+    # -- drawing --------------------------------------------------------------------------
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("keybar--key")
+        text_style = self.get_component_rich_style("keybar--description")
+        dim = self.get_component_rich_style("keybar--disabled")
+        items, palette = self.hints()
+        spans: list[tuple[int, int, Hint]] = []
+
+        def put(line: Text, hint: Hint) -> None:
+            start = len(line)
+            line.append(hint.display, key_style if hint.enabled else key_style + dim)
+            if hint.description:
+                line.append(" " + hint.description, text_style if hint.enabled else text_style + dim)
+            spans.append((start, len(line), hint))
+
+        right_width = len(palette.display) + len(palette.description) + 3 if palette else 0
+        for sep in ("  ", " "):  # one space between hints when two do not fit
+            spans.clear()
+            line = Text(no_wrap=True, overflow="crop", end="")
+            for hints, label in items:
+                if len(line):
+                    line.append(sep)
+                for hint in hints:
+                    put(line, hint)
+                if label:
+                    line.append(" " + label, text_style)
+            if len(line) + right_width + 1 <= self.size.width:
+                break
+        if palette is not None:
+            right = Text(no_wrap=True, end="")
+            right.append("│ ", text_style)
+            put(right, palette)
+            pal_span = spans.pop()
+            room = max(0, self.size.width - len(right) - 1)
+            if len(line) > room:  # too narrow: the left hints give way, the palette stays
+                line.truncate(room)
+                spans = [s for s in spans if s[1] <= room]
+            offset = max(len(line) + 1, self.size.width - len(right))
+            line.append(" " * (offset - len(line)))
+            line.append_text(right)
+            spans.append((offset + pal_span[0], offset + pal_span[1], palette))
+        self._spans = spans
+        return line
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, hint in self._spans:
+            if start <= event.x < end:
+                if hint.enabled:
+                    self.app.simulate_key(hint.key.split(",")[0])
+                else:
+                    self.app.bell()
+                event.stop()
+                return
