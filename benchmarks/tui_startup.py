@@ -2,10 +2,13 @@
 
     python benchmarks/tui_startup.py [--runs 7]
 
-Each run is a fresh interpreter (as `cnn-tui` is): the wall time from just before the process
-is spawned to the app's first refresh (headless, 80x24, the Build screen on the Beginner
-template), with a bare `python -c pass` start measured the same way for reference. It also
-prints the import time of `cnn_tui.tui.app` alone and checks torch was not imported.
+Two measurements, each run a fresh interpreter as `cnn-tui` is:
+- in a terminal: `cnn-tui` started in a pseudo-terminal of 80x24, timed from just before the
+  process is spawned until the terminal has received the Build screen's totals line (the last
+  widget of the first frame that shows the model); the same for a minimal Textual app (header,
+  static, footer) until its text arrives. This is what a user waits for.
+- headless: the app's first refresh in Textual's headless mode, split into interpreter start,
+  import of `cnn_tui.tui.app` and app start to first refresh; torch must not be imported.
 
 The runs use compiled bytecode, as an installed cnn-tui does (pip writes the .pyc files at
 install time): a first, uncounted run compiles every module into a temporary
@@ -51,6 +54,8 @@ print(json.dumps(app.result))
 """
 
 
+TOTALS_MARKER = b"receptive field"  # the Build screen's totals line
+
 MINIMAL_TEXTUAL = r"""
 import json, os, sys, time
 T0 = float(os.environ["CNN_TUI_BENCH_T0"])
@@ -87,6 +92,62 @@ def _once(code: str, env: dict) -> tuple[float, str]:
     return wall, out.stdout
 
 
+PTY_MINIMAL = r"""
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Minimal(App):
+    def compose(self):
+        yield Header()
+        yield Static("hello from textual")
+        yield Footer()
+
+Minimal().run()
+"""
+
+
+def _pty_once(argv: list[str], env: dict, marker: bytes, size=(24, 80),
+              timeout: float = 30.0) -> float:
+    """Seconds from spawning `argv` in a pseudo-terminal of `size` until `marker` is output."""
+    import fcntl
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal of the given size, then the program
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    seen = b""
+    try:
+        while True:
+            left = timeout - (time.perf_counter() - start)
+            if left <= 0:
+                raise SystemExit(f"no {marker!r} within {timeout} s from {argv}")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise SystemExit(f"{argv} ended before showing {marker!r}: {seen[-500:]!r}")
+            seen += chunk
+            if marker in seen:
+                return time.perf_counter() - start
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -97,6 +158,15 @@ def main() -> int:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     _once(FIRST_FRAME, env)  # compile into the .pyc cache and warm the file cache; not counted
     _once(MINIMAL_TEXTUAL, env)
+    app_argv = [sys.executable, "-m", "cnn_tui"]
+    minimal_argv = [sys.executable, "-c", PTY_MINIMAL]
+    term_env = {**env, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    _pty_once(app_argv, term_env, TOTALS_MARKER)
+    _pty_once(minimal_argv, term_env, b"hello from textual")
+    pty_app, pty_minimal = [], []
+    for _ in range(args.runs):  # interleaved, so both see the same machine load
+        pty_app.append(_pty_once(app_argv, term_env, TOTALS_MARKER))
+        pty_minimal.append(_pty_once(minimal_argv, term_env, b"hello from textual"))
 
     bare = [_once("pass", env)[0] for _ in range(args.runs)]
     minimal = [json.loads(_once(MINIMAL_TEXTUAL, env)[1].strip().splitlines()[-1])["first_frame"]
@@ -108,6 +178,12 @@ def main() -> int:
         return statistics.median(values)
 
     first = [r["first_frame"] for r in results]
+    print(f"cnn-tui in a terminal (80x24 pseudo-terminal, {args.runs} runs):")
+    print(f"  first frame (totals line received)  median {med(pty_app):.3f} s   "
+          f"min {min(pty_app):.3f}  max {max(pty_app):.3f}   (target < 0.5 s)")
+    print(f"  minimal Textual app, its text       median {med(pty_minimal):.3f} s   "
+          f"min {min(pty_minimal):.3f}  max {max(pty_minimal):.3f}")
+    print(f"  ratio cnn-tui / minimal Textual app: {med(pty_app) / med(pty_minimal):.2f}")
     print(f"cnn-tui first frame ({args.runs} runs, headless 80x24, {results[0]['screen']}):")
     print(f"  first frame after process start   median {med(first):.3f} s   "
           f"min {min(first):.3f}  max {max(first):.3f}   (target < 0.5 s)")
