@@ -98,7 +98,10 @@ class BuildScreen(Screen):
     def on_mount(self) -> None:
         self._unsubscribe = self.document.subscribe(self._document_changed)
         self._fit(self.app.size.width)
-        self.render_document()
+        # After the first refresh: Textual paints that one while it still batches the start-up
+        # and drops it, then sends only what changed since; filled in now, the table and totals
+        # would reach the terminal only with a later full update (measured in a pty: ~30 ms).
+        self.call_after_refresh(self.render_document)
         self.layer_list.focus()
 
     def on_unmount(self) -> None:
