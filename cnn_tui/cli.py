@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "train_cmds",     # train
     "runs_cmds",      # runs list|show|export|delete
     "export_cmds",    # export, predict
+    "history_cmds",   # history list|show|restore|diff
 )
 
 
