@@ -9,8 +9,8 @@ training step is rearranged, in ways that give the same outputs and gradients:
   or a layer of its own) followed by a max-pool: pooling first and activating after is the
   same function (max(f(a), f(b)) = f(max(a, b)) for non-decreasing f), with a quarter of the
   activation work for a 2x2 pool.
-- A ReLU right after a batch norm or a max-pool (whose backward reads their input, not their
-  output) runs in place: one tensor less to allocate and write.
+- A ReLU right after a conv, dense, batch norm or pool (whose backward reads their input, not
+  their output) runs in place: one tensor less to allocate and write.
 - Flatten of a channels_last tensor: the gradient flowing back is turned channels_last again
   at once. Without this it arrives NCHW-contiguous and the pool's backward copies its whole
   input twice to match (measured on the pytorch/examples Net, 2-core CPU, batch 64: about
@@ -73,8 +73,10 @@ def _relu_in_place(x):
     return torch.relu_(x)
 
 
-# modules whose backward does not need their output, so a ReLU right after may overwrite it
-_OUTPUT_FREE = (nn.BatchNorm1d, nn.BatchNorm2d, nn.MaxPool2d)
+# modules whose backward reads their input, never their output, so a ReLU right after may
+# overwrite it
+_OUTPUT_FREE = (nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.MaxPool2d,
+                nn.AvgPool2d)
 
 
 def _is_pool(m) -> bool:
