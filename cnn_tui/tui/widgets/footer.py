@@ -101,37 +101,38 @@ class KeyBar(Widget, can_focus=False):
         items, palette = self.hints()
         spans: list[tuple[int, int, Hint]] = []
 
+        # positions and widths in terminal cells (a key display such as "⏎" is one cell)
         def put(line: Text, hint: Hint) -> None:
-            start = len(line)
+            start = line.cell_len
             line.append(hint.display, key_style if hint.enabled else key_style + dim)
             if hint.description:
                 line.append(" " + hint.description, text_style if hint.enabled else text_style + dim)
-            spans.append((start, len(line), hint))
+            spans.append((start, line.cell_len, hint))
 
-        right_width = len(palette.display) + len(palette.description) + 3 if palette else 0
+        right_width = (Text(palette.display + palette.description).cell_len + 3) if palette else 0
         for sep in ("  ", " "):  # one space between hints when two do not fit
             spans.clear()
             line = Text(no_wrap=True, overflow="crop", end="")
             for hints, label in items:
-                if len(line):
+                if line.cell_len:
                     line.append(sep)
                 for hint in hints:
                     put(line, hint)
                 if label:
                     line.append(" " + label, text_style)
-            if len(line) + right_width + 1 <= self.size.width:
+            if line.cell_len + right_width + 1 <= self.size.width:
                 break
         if palette is not None:
             right = Text(no_wrap=True, end="")
             right.append("│ ", text_style)
             put(right, palette)
             pal_span = spans.pop()
-            room = max(0, self.size.width - len(right) - 1)
-            if len(line) > room:  # too narrow: the left hints give way, the palette stays
+            room = max(0, self.size.width - right.cell_len - 1)
+            if line.cell_len > room:  # too narrow: the left hints give way, the palette stays
                 line.truncate(room)
                 spans = [s for s in spans if s[1] <= room]
-            offset = max(len(line) + 1, self.size.width - len(right))
-            line.append(" " * (offset - len(line)))
+            offset = max(line.cell_len + 1, self.size.width - right.cell_len)
+            line.append(" " * (offset - line.cell_len))
             line.append_text(right)
             spans.append((offset + pal_span[0], offset + pal_span[1], palette))
         self._spans = spans
