@@ -80,6 +80,34 @@ def test_same_outputs_and_gradients(name, device_kind):
         torch.testing.assert_close(gb, ga, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["net", "standalone", "advanced", "residual"])
+def test_under_bf16_autocast_as_on_a_gpu(name):
+    """The CUDA loop runs the step under bf16 autocast: convs and denses then save bf16 copies
+    of their inputs; the in-place ReLUs must not touch anything autograd saved (it would raise)
+    and the result must match the model's own forward under the same autocast."""
+    torch.manual_seed(0)
+    model = build_model(_arch(name)).to(memory_format=torch.channels_last)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    fast = training_forward(model, "cuda")
+    x = torch.randn(4, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (4,))
+
+    def grads(fn):
+        model.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = fn(x)
+        torch.nn.functional.cross_entropy(out.float(), y).backward()
+        return out.detach().float(), [p.grad.clone() for p in model.parameters()]
+
+    out_a, grads_a = grads(model)
+    out_b, grads_b = grads(fast)
+    torch.testing.assert_close(out_b, out_a, rtol=2e-2, atol=2e-2)
+    for ga, gb in zip(grads_a, grads_b):
+        torch.testing.assert_close(gb, ga, rtol=5e-2, atol=5e-3)
+
+
 def test_eval_mode_is_the_model_itself():
     model = build_model(get_template("beginner")).eval()
     fast = training_forward(model, "cpu")
