@@ -107,22 +107,22 @@ def test_list_newest_first_with_runs_and_cli_runs_linked(capsys, kept):
 
 def test_list_of_a_file_marks_the_version_it_holds(capsys, kept, tmp_path):
     path = kept["path"]
-    for argv in (["history", "list", str(path)], ["history", str(path)]):  # FILE alone = list
+    for argv in (["history", "list", str(path)],):
         code, out, err = run(capsys, *argv)
         assert code == 0 and err == ""
         rows = out.splitlines()[1:]
         assert [r[:12] for r in rows] == [f"* {kept['v2'].short}", f"  {kept['v1'].short}"]
-    data = json.loads(run(capsys, "history", "--json", str(path))[1])
+    data = json.loads(run(capsys, "history", "list", "--json", str(path))[1])
     assert [(d["short"], d["current"]) for d in data] == [(kept["v2"].short, True),
                                                          (kept["v1"].short, False)]
     # a file whose content is not kept yet: its relatives, and a note saying so
     fresh = tmp_path / "fresh.json"
     write_file(wider(wider(get_template("beginner"))), fresh)
-    out = run(capsys, "history", str(fresh))[1]
+    out = run(capsys, "history", "list", str(fresh))[1]
     assert f"({fresh} holds a version not kept yet: " in out
-    assert one_line_error(capsys, "history", str(path), "--name", "x").endswith(
+    assert one_line_error(capsys, "history", "list", str(path), "--name", "x").endswith(
         "give FILE or --name, not both\n")
-    assert one_line_error(capsys, "history", str(tmp_path / "gone.json")) == (
+    assert one_line_error(capsys, "history", "list", str(tmp_path / "gone.json")) == (
         f"cnn-tui: error: {tmp_path / 'gone.json'}: no such file\n")
 
 
@@ -279,7 +279,7 @@ def test_an_unknown_action_is_named(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["history", "shwo", "abcd"])
     assert exc.value.code == 2
-    assert "unknown parser 'shwo' (choices: list, show, restore, diff)" in capsys.readouterr().err
+    assert "invalid choice: 'shwo'" in capsys.readouterr().err
 
 
 def test_show_json_through_a_real_process(kept, tmp_path):

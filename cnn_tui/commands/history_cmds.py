@@ -7,7 +7,7 @@ the version whose hash is that of its stored architecture, so runs trained from 
 (which keep no version themselves) are added as `run` versions whenever the history is listed,
 as the app's Runs screen does.
 
-`cnn-tui history FILE` is short for `cnn-tui history list FILE`. Stdlib and spec at top level;
+Stdlib and spec at top level;
 the history and run store are stdlib too, imported when a command runs.
 """
 
@@ -23,36 +23,6 @@ from cnn_tui.errors import CnnTuiError, RunStoreError
 
 EMPTY = ("no architecture versions kept yet: saving in the app (ctrl+s) or training "
          "(in the app or `cnn-tui train`) keeps one")
-
-
-class _AnyWord:
-    """The subparsers' `choices` seen by argparse's check: the action names, and any other
-    word let through so that `_ActionOrFile` can read it as list's FILE."""
-
-    def __init__(self, names: dict) -> None:
-        self.names = names
-
-    def __contains__(self, key) -> bool:
-        return isinstance(key, str)
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-
-class _ActionOrFile(argparse._SubParsersAction):
-    """`history FILE ...` reads as `history list FILE ...` (argparse only knows actions)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.choices = _AnyWord(self._name_parser_map)
-
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        if values and values[0] not in self._name_parser_map and _names_a_source(values[0]):
-            values = ["list", *values]  # else argparse names the unknown action
-        super().__call__(parser, namespace, values, option_string)
 
 
 def _names_a_source(word: str) -> bool:
@@ -71,12 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history = subparsers.add_parser(
         "history", help="list, show, restore or diff kept architecture versions",
         description="The architecture history: every version saved or trained, named by its "
-        "hash (any unique prefix of 4+ characters). `cnn-tui history FILE` lists the versions "
-        "of FILE.")
+        "hash (any unique prefix of 4+ characters). `cnn-tui history list FILE` lists the "
+        "versions of FILE.")
     _list_options(history, inherited=False)
     _runs_dir_option(history, inherited=False)
     history.set_defaults(func=cmd_list, file=None)
-    sub = history.add_subparsers(dest="history_command", metavar="ACTION", action=_ActionOrFile)
+    sub = history.add_subparsers(dest="history_command", metavar="ACTION")
 
     ls = sub.add_parser("list", help="versions, newest first (of FILE, or of --name)",
                         description="Versions, newest first. With FILE (an architecture file, "
