@@ -34,6 +34,8 @@ def palette_commands(app: "CnnTuiApp", screen=None) -> list[PaletteCommand]:
         ("Export…", "JSON file, share code, or code (e)", partial(run, "export")),
         ("Copy share code", "encode the architecture as a short code, copy it",
          partial(run, "share_code")),
+        ("Model settings…", "the model's name, input shape [C, H, W] and classes (m)",
+         partial(_model_settings, app)),
         ("Start training", "train the architecture (the Train screen)",
          partial(run, "start_training")),
         ("Screen: Build", "the architecture editor (1)", partial(run, "switch_mode('build')")),
@@ -56,6 +58,12 @@ def palette_commands(app: "CnnTuiApp", screen=None) -> list[PaletteCommand]:
     if callable(extra):
         cmds.extend(extra())
     return cmds
+
+
+async def _model_settings(app: "CnnTuiApp") -> None:
+    """Open the model settings form on the Build screen, from wherever the palette was."""
+    await app.switch_mode("build")
+    app.build_screen().action_model()
 
 
 class AppCommands(Provider):

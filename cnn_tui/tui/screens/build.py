@@ -57,6 +57,7 @@ class BuildScreen(Screen):
         Binding("u", "undo", "Undo", id="build.undo"),
         Binding("ctrl+r", "redo", "Redo", show=False, id="build.redo"),
         Binding("t", "templates", "Templates", id="build.templates"),
+        Binding("m", "model", "Model settings", show=False, id="build.model"),
         Binding("H,shift+h", "history", "Versions", show=False, id="build.history",
                 key_display="H"),
         Binding("v", "toggle_diagram", "Diagram", show=False, id="build.diagram"),
@@ -313,6 +314,22 @@ class BuildScreen(Screen):
             self._try(lambda: edit.replace(arch, row, new_layer), f"edit {kind.title}")
 
         self.app.push_screen(LayerForm(arch, row, on_preview=self._preview), done)
+
+    def action_model(self) -> None:
+        """The model's own fields (name, input, classes) in a form; applying is one undoable
+        change (the command palette's "Model settings…" calls this too)."""
+        from cnn_tui.tui.dialogs.model_form import ModelForm, change_label
+
+        arch, row = self.document.arch, self.cursor_row
+
+        def done(new_arch) -> None:
+            if new_arch is None or new_arch == self.document.arch:
+                self.render_document(row)
+                return
+            self._pending_row = row
+            self.document.apply(new_arch, change_label(arch, new_arch))
+
+        self.app.push_screen(ModelForm(arch, on_preview=self._preview), done)
 
     def _preview(self, analysis: Analysis | None) -> None:
         if analysis is None:
