@@ -20,6 +20,9 @@ VERSION = 1
 MAX_LAYERS = 500  # in all, nested included: far beyond any MNIST network, bounds the work
 MAX_DEPTH = 8  # residual blocks nested at most this deep
 MAX_NAME = 200
+MAX_CHANNELS = 16  # input [C, H, W]: C in 1..MAX_CHANNELS, H and W in 1..MAX_SIDE
+MAX_SIDE = 1024
+MIN_CLASSES, MAX_CLASSES = 2, 10000
 
 
 @dataclass
@@ -143,11 +146,15 @@ class Architecture:
         if (not isinstance(input_, list) or len(input_) != 3
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in input_)):
             raise SpecError("input", f"must be [channels, height, width], got {_kind(input_)}")
-        if not (1 <= input_[0] <= 16 and 1 <= input_[1] <= 1024 and 1 <= input_[2] <= 1024):
-            raise SpecError("input", f"must be [1..16, 1..1024, 1..1024], got {input_}")
+        if not (1 <= input_[0] <= MAX_CHANNELS and 1 <= input_[1] <= MAX_SIDE
+                and 1 <= input_[2] <= MAX_SIDE):
+            raise SpecError("input", f"must be [1..{MAX_CHANNELS}, 1..{MAX_SIDE}, 1..{MAX_SIDE}], "
+                                     f"got {input_}")
         classes = obj.get("classes", 10)
-        if not isinstance(classes, int) or isinstance(classes, bool) or not 2 <= classes <= 10000:
-            raise SpecError("classes", f"must be an integer 2..10000, got {_kind(classes)}")
+        if not isinstance(classes, int) or isinstance(classes, bool) \
+                or not MIN_CLASSES <= classes <= MAX_CLASSES:
+            raise SpecError("classes", f"must be an integer {MIN_CLASSES}..{MAX_CLASSES}, "
+                                       f"got {_kind(classes)}")
         layers = obj.get("layers")
         if not isinstance(layers, list):
             raise SpecError("layers", f"must be a list of layers, got {_kind(layers)}")

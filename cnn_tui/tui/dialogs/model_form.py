@@ -32,7 +32,8 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.analysis import Analysis, analyze
 from cnn_tui.spec.layers import ACTIVATIONS, LAYER_TYPES
-from cnn_tui.spec.model import MAX_NAME, Architecture
+from cnn_tui.spec.model import (MAX_CHANNELS, MAX_CLASSES, MAX_NAME, MAX_SIDE, MIN_CLASSES,
+                                 Architecture)
 from cnn_tui.spec.params import INT, Param
 from cnn_tui.tui.dialogs.layer_form import value_text
 from cnn_tui.tui.widgets.layer_list import MARKERS, count_str, shape_str
@@ -40,16 +41,16 @@ from cnn_tui.tui.widgets.layer_list import MARKERS, count_str, shape_str
 MNIST_INPUT = (1, 28, 28)
 MNIST_CLASSES = 10
 
-# The ranges Architecture.from_dict accepts (input [1..16, 1..1024, 1..1024], classes 2..10000);
-# tests/test_tui_model_form.py checks both bounds of each against from_dict.
+# The ranges Architecture.from_dict accepts (its constants); tests/test_tui_model_form.py checks
+# both bounds of each against from_dict.
 NUMBER_FIELDS: tuple[Param, ...] = (
-    Param("channels", INT, 1, lo=1, hi=16, suggested=(1, 3),
+    Param("channels", INT, 1, lo=1, hi=MAX_CHANNELS, suggested=(1, 3),
           help="1 grayscale (MNIST), 3 colour"),
-    Param("height", INT, 28, lo=1, hi=1024, suggested=(28, 32, 64, 96, 128, 224),
+    Param("height", INT, 28, lo=1, hi=MAX_SIDE, suggested=(28, 32, 64, 96, 128, 224),
           help="input height in pixels"),
-    Param("width", INT, 28, lo=1, hi=1024, suggested=(28, 32, 64, 96, 128, 224),
+    Param("width", INT, 28, lo=1, hi=MAX_SIDE, suggested=(28, 32, 64, 96, 128, 224),
           help="input width in pixels"),
-    Param("classes", INT, 10, lo=2, hi=10000, suggested=(2, 10, 26, 47, 100, 1000),
+    Param("classes", INT, 10, lo=MIN_CLASSES, hi=MAX_CLASSES, suggested=(2, 10, 26, 47, 100, 1000),
           help="classes told apart: the model's outputs"),
 )
 NAME_HELP = f"shown in titles, runs and exports [1..{MAX_NAME} characters]"
