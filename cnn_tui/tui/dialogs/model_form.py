@@ -24,10 +24,8 @@ from typing import Any, Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Static
 
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.analysis import Analysis, analyze
@@ -35,8 +33,8 @@ from cnn_tui.spec.layers import ACTIVATIONS, LAYER_TYPES
 from cnn_tui.spec.model import (MAX_CHANNELS, MAX_CLASSES, MAX_NAME, MAX_SIDE, MIN_CLASSES,
                                  Architecture)
 from cnn_tui.spec.params import INT, Param
-from cnn_tui.tui.dialogs.layer_form import value_text
-from cnn_tui.tui.widgets.layer_list import MARKERS, count_str, shape_str
+from cnn_tui.tui.dialogs.preview_form import PreviewForm, append_issue_changes, help_text
+from cnn_tui.tui.widgets.layer_list import count_str, shape_str
 
 MNIST_INPUT = (1, 28, 28)
 MNIST_CLASSES = 10
@@ -130,10 +128,6 @@ def mnist_note(input_: tuple[int, int, int], classes: int) -> str | None:
             f"can be designed and exported, but not trained on MNIST here.")
 
 
-def _issue_key(issue) -> tuple:
-    return (issue.rule, issue.row, issue.message)
-
-
 def effect_text(before: Analysis, after: Analysis) -> Text:
     """The whole model re-analysed: input, output, parameters, new and fixed rule messages."""
     old, new = before.arch, after.arch
@@ -148,59 +142,27 @@ def effect_text(before: Analysis, after: Analysis) -> Text:
     out.append(f" | params {count_str(after.total_params)}")
     if after.total_params != before.total_params:
         out.append(f" (was {count_str(before.total_params)})")
-    old_keys = {_issue_key(i) for i in before.issues}
-    new_keys = {_issue_key(i) for i in after.issues}
-    for issue in after.issues:
-        if _issue_key(issue) not in old_keys:
-            style = "bold" if issue.severity == "error" else ""
-            out.append(f"\nnew {MARKERS.get(issue.severity, '?')} {issue.message}", style=style)
-    for issue in before.issues:
-        if _issue_key(issue) not in new_keys:
-            out.append(f"\nfixed: {issue.message}")
+    append_issue_changes(out, before, after, error_style="bold")
     note = mnist_note(new.input, new.classes)
     if note:
         out.append("\n" + note, style="italic")
     return out
 
 
-class ModelForm(ModalScreen[Architecture | None]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "apply", "Apply", id="form.apply", priority=True),
-    ]
-
+class ModelForm(PreviewForm):
     DEFAULT_CSS = """
-    ModelForm { align: center middle; }
-    ModelForm > Vertical {
-        width: 90%; max-width: 100; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    ModelForm #fields { height: auto; }
-    ModelForm .field { height: 1; }
-    ModelForm .field Label { width: 15; }
-    ModelForm .field Select { width: 16; margin-right: 1; }
-    ModelForm .field Input { width: 1fr; }
     ModelForm #resize-head { height: 1; border: none; padding: 0; margin-left: 15; }
-    ModelForm .msg {
-        padding-left: 15; color: $text-muted; height: 1;
-        text-wrap: nowrap; text-overflow: ellipsis;
-    }
-    ModelForm .msg.refused { color: $error; text-style: bold; }
     ModelForm #msg-head { display: none; }
     ModelForm #msg-head.refused { display: block; }
     ModelForm #effect-box { height: auto; margin-top: 1; }
-    ModelForm #effect { height: auto; }
-    ModelForm #form-keys { color: $text-muted; }
     """
 
     def __init__(self, arch: Architecture,
                  on_preview: Callable[[Analysis | None], None] | None = None) -> None:
-        super().__init__()
+        super().__init__(on_preview)
         self._arch = arch
         self._before = analyze(arch)
-        self._on_preview = on_preview
         self._head = final_dense(arch)
-        self.errors: dict[str, str] = {}  # field name -> why its value is refused
         self.candidate: Architecture | None = None  # the model the fields describe, when valid
 
     # -- layout --------------------------------------------------------------------------
@@ -216,7 +178,7 @@ class ModelForm(ModalScreen[Architecture | None]):
                                 id="field-name")
                 yield Static(NAME_HELP, classes="msg", id="msg-name", markup=False)
                 for p in NUMBER_FIELDS:
-                    yield from self._number_field(p, values[p.name])
+                    yield from self.field_row(p, values[p.name])
                 if self._head is not None:
                     index, row = self._head
                     units = arch.layers[index].params.get("units")
@@ -228,20 +190,6 @@ class ModelForm(ModalScreen[Architecture | None]):
                 yield Static(id="effect")
             yield Static("ctrl+s (enter in a text box): apply   escape: cancel   tab: next",
                          id="form-keys")
-
-    def _number_field(self, p: Param, value: int) -> ComposeResult:
-        with Horizontal(classes="field"):
-            yield Label(p.name)
-            yield Select([(value_text(s), s) for s in p.suggested], allow_blank=True,
-                         value=value if value in p.suggested else Select.NULL,
-                         prompt="pick", compact=True, id=f"pick-{p.name}")
-            yield Input(value_text(value), placeholder=p.range_text(), compact=True,
-                        id=f"field-{p.name}")
-        yield Static(self._help(p), classes="msg", id=f"msg-{p.name}", markup=False)
-
-    @staticmethod
-    def _help(p: Param) -> str:
-        return f"{p.help} [{p.range_text()}]"
 
     def on_mount(self) -> None:
         self.query_one("#field-name", Input).focus()
@@ -294,17 +242,11 @@ class ModelForm(ModalScreen[Architecture | None]):
             return None, {"head": str(err)}
 
     def _show_messages(self) -> None:
-        shown = [("name", NAME_HELP)] + [(p.name, self._help(p)) for p in NUMBER_FIELDS]
+        shown = [("name", NAME_HELP)] + [(p.name, help_text(p)) for p in NUMBER_FIELDS]
         if self._head is not None:
             shown.append(("head", ""))
-        for name, help_text in shown:
-            msg = self.query_one(f"#msg-{name}", Static)
-            if name in self.errors:
-                msg.update(f"✗ refused: {self.errors[name]}")
-                msg.add_class("refused")
-            else:
-                msg.update(help_text)
-                msg.remove_class("refused")
+        for name, help_line in shown:
+            self.show_message(name, help_line)
 
     def _revalidate(self) -> None:
         values, self.errors = self.read_fields()
@@ -313,71 +255,15 @@ class ModelForm(ModalScreen[Architecture | None]):
             self.candidate, self.errors = self._candidate(values)
         self._show_messages()
         self._fit_effect()
-        effect = self.query_one("#effect", Static)
         if self.candidate is None:
-            effect.update(Text(f"Fix the field marked ✗ to see the effect "
-                               f"({len(self.errors)} refused).", style="bold"))
+            self.show_effect(None)
             return
         after = analyze(self.candidate)
-        effect.update(effect_text(self._before, after))
-        if self._on_preview is not None:
-            self._on_preview(after)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._sync_pick(event.input)
-        self._revalidate()
-
-    def _sync_pick(self, field: Input) -> None:
-        """The usual-values Select beside a number field shows the typed value, or is blank."""
-        name = (field.id or "").removeprefix("field-")
-        param = next((p for p in NUMBER_FIELDS if p.name == name), None)
-        if param is None:
-            return
-        try:
-            value = param.parse_text(field.value, "")
-        except SpecError:
-            value = None
-        pick = self.query_one(f"#pick-{name}", Select)
-        wanted = value if value in param.suggested else Select.NULL
-        if pick.value != wanted:
-            with pick.prevent(Select.Changed):
-                pick.value = wanted
+        self.show_effect(after, effect_text(self._before, after))
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         event.stop()
         self._revalidate()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        event.stop()
-        select_id = event.select.id or ""
-        if select_id.startswith("pick-") and event.value is not Select.NULL:
-            target = self.query_one(f"#field-{select_id[5:]}", Input)
-            text = value_text(event.value)
-            if target.value != text:
-                target.value = text  # Input.Changed revalidates
-                return
-        self._revalidate()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_apply()
-
-    # -- actions -------------------------------------------------------------------------
-    def action_apply(self) -> None:
-        self._revalidate()
-        if self.errors or self.candidate is None:
-            name = next(iter(self.errors), None)
-            target = {"head": "#resize-head"}.get(name, f"#field-{name}") if name else None
-            if target is not None:
-                self.query_one(target).focus()
-            self.app.bell()
-            return
-        if self._on_preview is not None:
-            self._on_preview(None)
-        self.dismiss(self.candidate)
-
-    def action_cancel(self) -> None:
-        if self._on_preview is not None:
-            self._on_preview(None)
-        self.dismiss(None)
+    def field_selector(self, name: str) -> str:
+        return "#resize-head" if name == "head" else super().field_selector(name)
