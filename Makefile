@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# An editable install leaves our modules uncompiled; where PYTHONDONTWRITEBYTECODE is set
+	# every start would compile them again (about 0.1 s of the first frame).
+	$(PY) -m compileall -q cnn_tui
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -163,10 +163,18 @@ def main() -> int:
     term_env = {**env, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
     _pty_once(app_argv, term_env, TOTALS_MARKER)
     _pty_once(minimal_argv, term_env, b"hello from textual")
-    pty_app, pty_minimal = [], []
-    for _ in range(args.runs):  # interleaved, so both see the same machine load
+    pty_app, pty_minimal, pty_installed = [], [], []
+    # `cnn-tui` as this machine runs it: the console script, the environment untouched (so with
+    # PYTHONDONTWRITEBYTECODE where it is set), the .pyc files `make install` wrote
+    installed_argv = [os.path.join(os.path.dirname(sys.executable), "cnn-tui")]
+    installed_env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    installed_env.update(CNN_TUI_HOME=env["CNN_TUI_HOME"], TERM="xterm-256color")
+    has_script = os.path.exists(installed_argv[0])
+    for _ in range(args.runs):  # interleaved, so all see the same machine load
         pty_app.append(_pty_once(app_argv, term_env, TOTALS_MARKER))
         pty_minimal.append(_pty_once(minimal_argv, term_env, b"hello from textual"))
+        if has_script:
+            pty_installed.append(_pty_once(installed_argv, installed_env, TOTALS_MARKER))
 
     bare = [_once("pass", env)[0] for _ in range(args.runs)]
     minimal = [json.loads(_once(MINIMAL_TEXTUAL, env)[1].strip().splitlines()[-1])["first_frame"]
@@ -184,6 +192,11 @@ def main() -> int:
     print(f"  minimal Textual app, its text       median {med(pty_minimal):.3f} s   "
           f"min {min(pty_minimal):.3f}  max {max(pty_minimal):.3f}")
     print(f"  ratio cnn-tui / minimal Textual app: {med(pty_app) / med(pty_minimal):.2f}")
+    if pty_installed:
+        dont_write = "set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "not set"
+        print(f"  the `cnn-tui` script, environment as is (PYTHONDONTWRITEBYTECODE {dont_write})"
+              f"  median {med(pty_installed):.3f} s   min {min(pty_installed):.3f}  "
+              f"max {max(pty_installed):.3f}")
     print(f"cnn-tui first frame ({args.runs} runs, headless 80x24, {results[0]['screen']}):")
     print(f"  first frame after process start   median {med(first):.3f} s   "
           f"min {min(first):.3f}  max {max(first):.3f}   (target < 0.5 s)")

@@ -121,3 +121,12 @@ def test_convert_unreadable_input_exits_2(capsys, tmp_path, content):
     assert code == 2 and out == ""
     assert err.startswith(f"cnn-tui: error: {src}: ") and err.count("\n") == 1
     assert not dst.exists()
+
+
+def test_command_names_match_the_parser():
+    """`main` tells a command from a file to open by COMMAND_NAMES, without building the
+    parser; a command module that registers a new name must be listed there too."""
+    from cnn_tui.cli import COMMAND_NAMES, build_parser
+
+    parser = build_parser()
+    assert set(parser._subparsers._group_actions[0].choices) == COMMAND_NAMES
