@@ -301,3 +301,12 @@ def test_stdin_dash(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sys, "stdin", FakeStdin)
     assert read_file("-").name == "Beginner"
+
+
+def test_a_bare_word_is_told_what_else_it_could_be(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match=r"^zzzz: no such file, nor a share code \(those start "
+                                        r"with 'cnn1:'\) or template:NAME$"):
+        load_source("zzzz")
+    (tmp_path / "zzzz").write_text(DESIGN_EXAMPLE)  # a file of that name is still read
+    assert load_source("zzzz").layers

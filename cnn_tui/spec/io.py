@@ -254,6 +254,10 @@ def load_source(text: str) -> Architecture:
         return sharecode.decode(word)
     if word.lower().startswith("template:"):
         return templates.get_template(word.split(":", 1)[1])
+    if word and "/" not in word and "." not in word and word != "-" and not Path(text).exists():
+        # a bare word: more likely a mistyped share code or template than a file name
+        raise SpecError(word[:60], f"no such file, nor a share code (those start with "
+                                   f"{sharecode.PREFIX!r}) or template:NAME")
     return read_file(text)
 
 
