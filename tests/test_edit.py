@@ -227,3 +227,49 @@ def test_random_edit_sequences_stay_valid(ops):
         assert result.row is None or 0 <= result.row < count
         assert Architecture.from_dict(result.arch.to_dict()) == result.arch
         arch = result.arch
+
+
+def test_change_type_keeps_the_settings_both_types_have():
+    arch = Architecture([L("conv2d", filters=32, kernel_size=5, activation="relu"),
+                         L("maxpool2d", pool_size=3, stride=2, padding="same"), L("flatten"),
+                         L("dense", units=10)])
+    to_avg = edit.change_type(arch, 1, "avgpool2d")
+    assert to_avg.row == 1 and arch.layers[1].type == "maxpool2d"  # the input is untouched
+    assert to_avg.arch.layers[1] == L("avgpool2d", pool_size=3, stride=2, padding="same")
+    to_dense = edit.change_type(arch, 0, "dense")
+    assert to_dense.arch.layers[0] == L("dense", activation="relu")  # units: the default
+    to_pool = edit.change_type(arch, 0, "maxpool2d")  # kernel 5 is no pool size: nothing moves
+    assert to_pool.arch.layers[0] == L("maxpool2d")
+
+
+def test_change_type_fills_from_defaults_then_the_old_layer_wins():
+    arch = Architecture([L("dense", units=64, activation="tanh"), L("dense", units=10)])
+    got = edit.change_type(arch, 0, "conv2d", {"filters": 8, "kernel_size": 3,
+                                               "activation": "relu"})
+    assert got.arch.layers[0] == L("conv2d", filters=8, kernel_size=3, activation="tanh")
+    bad = edit.change_type(arch, 0, "dropout", {"rate": 7})  # an invalid default is dropped
+    assert bad.arch.layers[0] == L("dropout")
+
+
+def test_change_type_to_residual_wraps_and_a_block_is_refused(nested):
+    wrapped = edit.change_type(nested, 0, "residual")
+    assert types(wrapped.arch) == ["residual", ".conv2d", "residual", ".conv2d", ".relu",
+                                   "flatten"]
+    inner = edit.change_type(nested, 3, "gelu")  # inside a block: stays there
+    assert types(inner.arch) == ["conv2d", "residual", ".conv2d", ".gelu", "flatten"]
+    assert inner.row == 3
+    with pytest.raises(SpecError, match="layer 2: a residual block keeps its type"):
+        edit.change_type(nested, 1, "conv2d")
+    with pytest.raises(SpecError, match="unknown layer type 'conv3d'"):
+        edit.change_type(nested, 0, "conv3d")
+    assert edit.change_type(nested, 0, "conv2d").arch is nested  # the same type: no edit
+
+
+def test_change_type_to_residual_respects_the_nesting_limit():
+    layer = L("relu")
+    for _ in range(MAX_DEPTH):
+        layer = L("residual", layers=[layer])
+    arch = Architecture([layer])
+    deepest = len(list(arch.walk())) - 1
+    with pytest.raises(SpecError):
+        edit.change_type(arch, deepest, "residual")

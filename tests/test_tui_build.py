@@ -246,6 +246,38 @@ async def test_palette_entry_points_add_a_type_and_load_a_template():
         assert isinstance(app.screen, BuildScreen)
 
 
+async def test_change_type_keeps_shared_settings_refuses_a_block_and_undoes():
+    arch = Architecture([L("conv2d", filters=8, kernel_size=3), L("relu"),
+                         L("maxpool2d", pool_size=3, stride=2, padding="same"),
+                         L("residual", layers=[L("conv2d", filters=8, padding="same")]),
+                         L("flatten"), L("dense", units=10)])
+    app = _app(arch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("j", "j", "c")
+        picker = app.screen
+        assert isinstance(picker, LayerPicker)
+        assert "Change layer 3 (MaxPool2D) to" in str(picker.compose_title())
+        ids = [picker.query_one("#picker-options").get_option_at_index(i).id
+               for i in range(picker.query_one("#picker-options").option_count)]
+        picker.query_one("#picker-options").highlighted = ids.index("type-avgpool2d")
+        await pilot.press("enter")
+        assert isinstance(app.screen, BuildScreen)
+        assert app.document.arch.layers[2] == L("avgpool2d", pool_size=3, stride=2,
+                                                padding="same")
+        assert app.screen.cursor_row == 2 and table_cell(app, 2, "layer") == "AvgPool2D"
+        await pilot.press("j", "c")  # the residual block: refused with the reason, no picker
+        await pilot.pause()
+        assert isinstance(app.screen, BuildScreen)
+        assert any("keeps its type" in str(n.message) for n in app._notifications)
+        await pilot.press("u")
+        assert app.document.arch.layers[2].type == "maxpool2d"
+        await pilot.press("k", "c", "escape")  # escape: nothing changes
+        assert app.document.arch.layers[2].type == "maxpool2d"
+        await app.action_change_layer_type()  # the palette's entry point
+        await pilot.pause()
+        assert isinstance(app.screen, LayerPicker)
+
+
 def test_diagram_widths_follow_size_and_ascii_mode_is_plain():
     analysis = analyze(get_template("beginner"))
     text = render_diagram(analysis, width=70, ascii=True)

@@ -20,8 +20,10 @@ Containment rules, chosen so every position is reachable with the keyboard:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cnn_tui.errors import SpecError
+from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import MAX_DEPTH, MAX_LAYERS, Architecture, Layer
 
 
@@ -174,6 +176,47 @@ def replace(arch: Architecture, row: int, layer: Layer) -> Edit:
     return _done(new, placed)
 
 
+# settings that mean the same in any layer that has them; the others (a stride, a padding) move
+# over only between layers of one kind (MaxPool2D and AvgPool2D): a conv's stride 1 is no pool's
+_MEANS_THE_SAME = frozenset({"activation", "lr_mult"})
+
+
+def change_type(arch: Architecture, row: int, type_name: str,
+                defaults: dict[str, Any] | None = None) -> Edit:
+    """Give the layer at `row` another type in place.
+
+    Each setting the new type also has moves over when its value is valid there and means the
+    same (MaxPool2D to AvgPool2D keeps pool size, stride and padding; Conv2D to Dense keeps the
+    activation and learning-rate multiplier, not the stride);
+    `defaults` fill the others (a suggestion's values), then the type's own defaults. To
+    Residual wraps the layer in a new block; a residual block itself is refused (its inner
+    layers would go): delete it, or edit the layers inside.
+    """
+    if type_name not in LAYER_TYPES:
+        raise SpecError("type", f"unknown layer type {type_name!r}")
+    old = layer_at(arch, row)
+    if old.type == type_name:
+        return Edit(arch, row)
+    if old.type == "residual":
+        raise SpecError(f"layer {row + 1}", "a residual block keeps its type: delete it (u "
+                                            "undoes) or change the layers inside it")
+    if type_name == "residual":
+        return replace(arch, row, Layer.make("residual", layers=[old.copy()]))
+    kind = LAYER_TYPES[type_name]
+    same_kind = kind.category == LAYER_TYPES[old.type].category
+    carried = [(n, v) for n, v in old.params.items() if same_kind or n in _MEANS_THE_SAME]
+    kept: dict[str, Any] = {}
+    for name, value in [*(defaults or {}).items(), *carried]:
+        if value is None or all(p.name != name for p in kind.params):
+            continue
+        try:
+            Layer.make(type_name, **{**kept, name: value})
+        except SpecError:
+            continue  # not allowed in the new type (a pool size of 9): its default instead
+        kept[name] = value
+    return replace(arch, row, Layer.make(type_name, **kept))
+
+
 def move(arch: Architecture, row: int, step: int) -> Edit:
     """Move the layer at `row` one place up (-1) or down (+1); see the module doc for blocks."""
     if step not in (-1, 1):
@@ -203,6 +246,6 @@ def paste_after(arch: Architecture, row: int | None, clip: Layer) -> Edit:
     return insert_after(arch, row, clip)
 
 
-__all__ = ["Edit", "append", "copy_layer", "delete", "insert_after", "insert_before",
+__all__ = ["Edit", "append", "change_type", "copy_layer", "delete", "insert_after", "insert_before",
            "layer_at", "move", "paste_after", "replace", "row_count", "row_depth",
            "subtree_size"]

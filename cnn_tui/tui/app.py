@@ -239,6 +239,10 @@ class CnnTuiApp(App[int]):
         await self.switch_mode("build")
         self.build_screen().action_add_layer_type(type_name)
 
+    async def action_change_layer_type(self) -> None:
+        await self.switch_mode("build")
+        self.build_screen().action_change_type()
+
     async def action_load_template(self, name: str) -> None:
         await self.switch_mode("build")
         self.build_screen().action_load_template(name)

@@ -34,6 +34,8 @@ def palette_commands(app: "CnnTuiApp", screen=None) -> list[PaletteCommand]:
         ("Export…", "JSON file, share code, or code (e)", partial(run, "export")),
         ("Copy share code", "encode the architecture as a short code, copy it",
          partial(run, "share_code")),
+        ("Change layer type…", "give the selected layer another type, keeping the settings "
+         "both types have (c)", partial(run, "change_layer_type")),
         ("Model settings…", "the model's name, input shape [C, H, W] and classes (m)",
          partial(_model_settings, app)),
         ("Start training", "train the architecture (the Train screen)",

@@ -48,6 +48,7 @@ class BuildScreen(Screen):
         Binding("i", "insert", "Insert", show=False, id="build.insert"),
         Binding("d", "delete", "Delete", id="build.delete"),
         Binding("enter", "edit", "Edit", id="build.edit"),
+        Binding("c", "change_type", "Change type", show=False, id="build.change_type"),
         Binding("J,shift+j", "move(1)", "Move down", show=False, id="build.move_down",
                 key_display="J"),
         Binding("K,shift+k", "move(-1)", "Move up", show=False, id="build.move_up",
@@ -260,6 +261,33 @@ class BuildScreen(Screen):
         arch = self.document.arch
         self._try(lambda: edit.insert_after(arch, row, Layer.make(type_name, **params)),
                   f"add {_title(type_name)}")
+
+    def action_change_type(self) -> None:
+        """Pick another type for the layer under the cursor; the settings both types have stay
+        (edit.change_type), the suggestions for this position come first."""
+        row = self.cursor_row
+        if row is None:
+            self.app.bell()
+            return
+        arch = self.document.arch
+        layer = edit.layer_at(arch, row)
+        if layer.type == "residual":
+            self.notify("a residual block keeps its type: delete it (u undoes) or change the "
+                        "layers inside it", severity="warning")
+            return
+        before = _title(layer.type)
+        previous = None if row == 0 else row - 1
+        suggestions = [s for s in self._suggestions_at(previous) if s.type != layer.type]
+
+        def chosen(choice) -> None:
+            if choice is None:
+                return
+            type_name, params = choice
+            self._try(lambda: edit.change_type(arch, row, type_name, params),
+                      f"change {before} to {_title(type_name)}")
+
+        self.app.push_screen(LayerPicker(f"Change layer {row + 1} ({before}) to", suggestions),
+                             chosen)
 
     def action_delete(self) -> None:
         row = self.cursor_row
