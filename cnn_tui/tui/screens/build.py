@@ -22,7 +22,7 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import edit
 from cnn_tui.spec.analysis import Analysis, analyze
 from cnn_tui.spec.layers import LAYER_TYPES
-from cnn_tui.spec.model import Layer
+from cnn_tui.spec.model import Architecture, Layer
 from cnn_tui.tui.dialogs.layer_form import LayerForm
 from cnn_tui.tui.dialogs.layer_picker import LayerPicker
 from cnn_tui.tui.dialogs.template_picker import TemplatePicker
@@ -211,6 +211,15 @@ class BuildScreen(Screen):
             return
         self._apply(result, label)
 
+    def _at_cursor(self) -> tuple[Architecture, int, Layer] | None:
+        """(architecture, row, layer) under the cursor; None, with a bell, on an empty list."""
+        row = self.cursor_row
+        if row is None:
+            self.app.bell()
+            return None
+        arch = self.document.arch
+        return arch, row, edit.layer_at(arch, row)
+
     def _suggestions_at(self, after_row: int | None) -> list:
         return self._suggestions_for(self.document.arch, after_row)
 
@@ -265,12 +274,9 @@ class BuildScreen(Screen):
     def action_change_type(self) -> None:
         """Pick another type for the layer under the cursor; the settings both types have stay
         (edit.change_type), the suggestions for this position come first."""
-        row = self.cursor_row
-        if row is None:
-            self.app.bell()
+        if (at := self._at_cursor()) is None:
             return
-        arch = self.document.arch
-        layer = edit.layer_at(arch, row)
+        arch, row, layer = at
         if layer.type == "residual":
             self.notify("a residual block keeps its type: delete it (u undoes) or change the "
                         "layers inside it", severity="warning")
@@ -290,29 +296,23 @@ class BuildScreen(Screen):
                              chosen)
 
     def action_delete(self) -> None:
-        row = self.cursor_row
-        if row is None:
-            self.app.bell()
+        if (at := self._at_cursor()) is None:
             return
-        arch = self.document.arch
-        title = _title(edit.layer_at(arch, row).type)
+        arch, row, layer = at
+        title = _title(layer.type)
         self._try(lambda: edit.delete(arch, row), f"delete {title}")
 
     def action_move(self, step: int) -> None:
-        row = self.cursor_row
-        if row is None:
-            self.app.bell()
+        if (at := self._at_cursor()) is None:
             return
-        arch = self.document.arch
-        title = _title(edit.layer_at(arch, row).type)
+        arch, row, layer = at
+        title = _title(layer.type)
         self._try(lambda: edit.move(arch, row, step), f"move {title} {'down' if step > 0 else 'up'}")
 
     def action_copy(self) -> None:
-        row = self.cursor_row
-        if row is None:
-            self.app.bell()
+        if (at := self._at_cursor()) is None:
             return
-        self.clipboard = edit.copy_layer(self.document.arch, row)
+        self.clipboard = edit.copy_layer(at[0], at[1])
         self.notify(f"copied {_title(self.clipboard.type)} (p pastes it after the cursor)")
 
     def action_paste(self) -> None:
@@ -324,12 +324,9 @@ class BuildScreen(Screen):
         self._try(lambda: edit.paste_after(arch, row, clip), f"paste {_title(clip.type)}")
 
     def action_edit(self) -> None:
-        row = self.cursor_row
-        if row is None:
-            self.app.bell()
+        if (at := self._at_cursor()) is None:
             return
-        arch = self.document.arch
-        layer = edit.layer_at(arch, row)
+        arch, row, layer = at
         kind = LAYER_TYPES[layer.type]
         if not list(kind.params):
             self.notify(f"{kind.title} has no settings to edit")
