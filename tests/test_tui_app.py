@@ -105,8 +105,37 @@ async def test_palette_lists_every_layer_type_template_and_theme():
     for theme in ("cnn-dark", "cnn-light", "cnn-high-contrast", "cnn-mono"):
         assert f"Theme: {theme}" in names
     for action in ("Open architecture…", "Save", "Save as…", "Export…", "Copy share code",
-                   "Import browser-builder export…", "Start training"):
+                   "Import browser-builder export…", "Start training", "Change layer type…"):
         assert action in names
+
+
+async def test_textual_system_commands_do_not_duplicate_ours():
+    app = _app()
+    async with app.run_test(size=(80, 24)):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+    assert "Quit" not in titles and "Theme" not in titles  # ours: "Quit", "Theme: <name>"
+    assert "Keys" in titles
+
+
+async def test_f2_saves_as_where_ctrl_shift_s_cannot_be_typed():
+    from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, PathPrompt)
+
+
+async def test_enter_on_the_layer_list_is_named_edit_with_its_id():
+    from cnn_tui.tui.screens.help import gather_context
+
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        keys = gather_context(app, app.screen).keys_here
+        assert ("⏎", "Edit", "build.edit") in keys
+        assert not any(description == "Select" for _key, description, _id in keys)
 
 
 async def test_palette_loads_a_template():

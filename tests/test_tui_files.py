@@ -183,6 +183,36 @@ async def test_autosave_written_and_offered_back(tmp_path):
         assert fourth.document.arch.to_dict() == get_template("beginner").to_dict()
 
 
+async def test_restored_autosave_goes_back_to_its_file_and_counts_inner_layers(tmp_path):
+    from cnn_tui.spec import edit
+
+    res = tmp_path / "res.json"
+    spec_io.write_file(get_template("residual"), res)
+    app = CnnTuiApp(spec_io.read_file(res), res, autosave_delay=0.05, offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.document.apply(edit.delete(app.document.arch, 0).arch, "delete")
+        await pilot.pause(0.3)
+        changed = app.document.arch
+        # killed here: nothing saved, the autosave remembers res.json
+
+    rows = len(list(changed.walk()))
+    second = CnnTuiApp()  # started with no file
+    async with second.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        dialog = second.screen
+        assert isinstance(dialog, ChoiceDialog)
+        text = " ".join(str(w.render()) for w in dialog.query("Static"))
+        assert f"({rows} layers, from {res.resolve()})" in " ".join(text.split())
+        assert rows > len(changed.layers)  # residual blocks' inner layers counted
+        await pilot.press("r")
+        assert second.document.arch.to_dict() == changed.to_dict()
+        assert second.document.path == res.resolve() and second.document.dirty
+        await pilot.press("ctrl+s")  # saves back to res.json, no path asked
+        await pilot.pause()
+        assert spec_io.read_file(res).to_dict() == changed.to_dict()
+        assert not autosave_path().exists()
+
+
 async def test_autosave_not_offered_when_equal_and_cleared_on_save(tmp_path):
     spec_io.write_file(get_template("lenet5"), tmp_path / "a.json")
     autosave_path().parent.mkdir(parents=True, exist_ok=True)

@@ -127,12 +127,12 @@ async def test_chosen_theme_is_remembered_for_next_start():
 
 async def test_config_theme_and_keymap_applied():
     _write(locations.config_dir(), "config.toml",
-           'theme = "high-contrast"\n[keys]\n"app.runs" = "f2"\n"app.help" = "f3"\n'
+           'theme = "high-contrast"\n[keys]\n"app.runs" = "f6"\n"app.help" = "f3"\n'
            '"train.start" = "f5"\n')  # a screen loaded on first visit: accepted unchecked
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.theme == "cnn-high-contrast"
-        await pilot.press("f2")
+        await pilot.press("f6")
         assert app.current_mode == "runs"
         await pilot.press("4")  # the old key no longer switches (it was rebound)
         await pilot.press("1")

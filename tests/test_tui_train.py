@@ -107,6 +107,27 @@ async def test_invalid_setting_is_refused_in_place_and_blocks_start():
         assert not form.errors and form.values()["learning_rate"] == 0.002
 
 
+async def test_escape_leaves_the_settings_so_the_screen_keys_work_again():
+    from textual.widgets import Input
+
+    from cnn_tui.tui.screens.help import gather_context
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_train(pilot)
+        for _ in range(4):
+            await pilot.press("tab")
+        assert isinstance(app.focused, Input)  # a field: letters are typed into it
+        field = app.focused
+        await pilot.press("escape")
+        assert app.focused is screen.query_one("#epoch-table")
+        assert "s" not in field.value  # nothing was typed on the way out
+        ids = {item[2] for item in gather_context(app, screen).keys_here}
+        assert {"train.start", "train.pause", "train.stop"} <= ids
+        # s reaches the screen's Start again (not pressed: it would train on the full set)
+        assert screen.active_bindings["s"].binding.action == "start"
+
+
 async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
     from cnn_tui.runs.store import RunStore
     from cnn_tui.tui.screens.analyze import AnalyzeScreen

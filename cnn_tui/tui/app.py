@@ -21,7 +21,8 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import io as spec_io
 from cnn_tui.spec.model import Architecture
 from cnn_tui.tui import themes as theme_mod
-from cnn_tui.tui.autosave import Autosaver, keep_aside, read_autosave, same_architecture
+from cnn_tui.tui.autosave import (Autosaver, keep_aside, read_autosave, read_autosave_source,
+                                  same_architecture)
 from cnn_tui.tui.commands import AppCommands
 from cnn_tui.tui.dialogs.confirm import ChoiceDialog
 from cnn_tui.tui.dialogs.path_prompt import PathPrompt
@@ -73,7 +74,9 @@ class CnnTuiApp(App[int]):
         Binding("4", "switch_mode('runs')", "Runs", id="app.runs", group=SCREENS_GROUP),
         Binding("f1,question_mark", "help", "Help", id="app.help", key_display="F1/?"),
         Binding("ctrl+s", "save", "Save", id="app.save", show=False),
-        Binding("ctrl+shift+s", "save_as", "Save as", id="app.save_as", show=False),
+        # F2 too: most terminals (and tmux) send ctrl+shift+s as plain ctrl+s
+        Binding("f2,ctrl+shift+s", "save_as", "Save as", id="app.save_as", show=False,
+                key_display="F2"),
         Binding("ctrl+o", "open", "Open", id="app.open", show=False),
         Binding("e", "export", "Export", id="app.export", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -95,9 +98,17 @@ class CnnTuiApp(App[int]):
         self.config = self._read_config()
         self.theme_names = self._register_themes()
         self._set_starting_theme(self._starting_theme(theme))
-        self.autosaver = Autosaver(self, lambda: self.document.arch, delay=autosave_delay)
+        self.autosaver = Autosaver(self, lambda: self.document.arch, delay=autosave_delay,
+                                   get_source=lambda: self.document.path)
         self.document.subscribe(self._document_changed)
         self._update_title()
+
+    def get_system_commands(self, screen):
+        """Textual's palette entries less its Quit (ours asks about unsaved work, and two Quit
+        entries read as a bug) and its Theme picker (the palette lists our themes by name)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Theme"):
+                yield command
 
     # -- start-up ---------------------------------------------------------------------------
     def _read_config(self) -> dict:
@@ -191,10 +202,19 @@ class CnnTuiApp(App[int]):
         if saved is None or same_architecture(saved, self.opened):
             return
 
+        source = read_autosave_source(self.autosaver.path)
+
         def answer(choice: str | None) -> None:
             if choice == "restore":
+                where = ""
+                if source is not None and source != self.document.path:
+                    try:  # back on its file: ctrl+s saves there, and dirty means "vs that file"
+                        self.document.load(spec_io.read_file(source), source)
+                        where = f" from {source.name}"
+                    except CnnTuiError:
+                        pass  # the file changed into something unreadable: restore unsaved
                 self.document.apply(saved, "restore autosave")
-                self.notify(f"restored the autosaved {saved.name!r} (u undoes)")
+                self.notify(f"restored the autosaved {saved.name!r}{where} (u undoes)")
             elif choice == "discard":
                 self.autosaver.clear()
             else:  # keep it as a file: the next autosave must not overwrite it
@@ -202,9 +222,11 @@ class CnnTuiApp(App[int]):
                 if kept is not None:
                     self.notify(f"kept the autosaved work as {kept} (ctrl+o opens it)", timeout=10)
 
+        count = sum(1 for _ in saved.walk())  # as the Build screen counts: inner layers too
+        origin = f", from {source}" if source is not None else ""
         self.push_screen(ChoiceDialog(
             "Unsaved work from last time",
-            f"An autosaved architecture {saved.name!r} ({len(saved.layers)} layers) differs "
+            f"An autosaved architecture {saved.name!r} ({count} layers{origin}) differs "
             "from what was opened. Restore it, discard it, or keep it as a file for later?",
             [("r", "Restore", "restore"), ("d", "Discard", "discard"), ("k", "Keep file", "keep")],
             cancel="keep"), answer)

@@ -27,8 +27,15 @@ def autosave_path() -> Path:
     return locations.state_dir() / AUTOSAVE_NAME
 
 
-def write_autosave(arch: Architecture, path: Path | None = None) -> Path:
-    """Write `arch` atomically; raises CnnTuiError when the state folder is unwritable."""
+def _source_note(path: Path) -> Path:
+    """Beside the autosave: the file the work came from, so a restore can save back to it."""
+    return path.with_name(path.name + ".source")
+
+
+def write_autosave(arch: Architecture, path: Path | None = None,
+                   source: Path | None = None) -> Path:
+    """Write `arch` atomically (and the file it came from, when it has one); raises
+    CnnTuiError when the state folder is unwritable."""
     path = path or autosave_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +43,27 @@ def write_autosave(arch: Architecture, path: Path | None = None) -> Path:
         raise CnnTuiError(f"{path.parent}: cannot create autosave folder "
                           f"({exc.strerror or exc})") from None
     spec_io.write_file(arch, path)
+    note = _source_note(path)
+    try:
+        if source is None:
+            note.unlink(missing_ok=True)
+        else:
+            tmp = note.with_name(note.name + ".tmp")
+            tmp.write_text(str(Path(source).resolve()), encoding="utf-8")
+            tmp.replace(note)
+    except OSError:
+        pass  # the work itself is safe; only the way back to its file is lost
     return path
+
+
+def read_autosave_source(path: Path | None = None) -> Path | None:
+    """The file the autosaved work came from, when it said one and that file still exists."""
+    try:
+        text = _source_note(path or autosave_path()).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    source = Path(text) if text else None
+    return source if source is not None and source.is_file() else None
 
 
 def read_autosave(path: Path | None = None) -> Architecture | None:
@@ -51,12 +78,12 @@ def read_autosave(path: Path | None = None) -> Architecture | None:
 
 
 def clear_autosave(path: Path | None = None) -> None:
-    try:
-        (path or autosave_path()).unlink()
-    except FileNotFoundError:
-        pass
-    except OSError:
-        pass  # a stale autosave is offered again next time: annoying, never harmful
+    path = path or autosave_path()
+    for file in (path, _source_note(path)):
+        try:
+            file.unlink()
+        except OSError:
+            pass  # a stale autosave is offered again next time: annoying, never harmful
 
 
 def keep_aside(path: Path | None = None) -> Path | None:
@@ -70,6 +97,10 @@ def keep_aside(path: Path | None = None) -> Path | None:
         path.replace(target)
     except OSError:
         return None
+    try:
+        _source_note(path).unlink(missing_ok=True)
+    except OSError:
+        pass
     return target
 
 
@@ -81,9 +112,11 @@ class Autosaver:
     """Debounced writer: `schedule()` after each change, `flush()` before quitting."""
 
     def __init__(self, app: "App", get_arch: Callable[[], Architecture], delay: float = 0.5,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None,
+                 get_source: Callable[[], Path | None] | None = None) -> None:
         self.app = app
         self.get_arch = get_arch
+        self.get_source = get_source or (lambda: None)
         self.delay = delay
         self.path = path or autosave_path()
         self.writes = 0
@@ -103,7 +136,7 @@ class Autosaver:
     def flush(self) -> None:
         self.cancel()
         try:
-            write_autosave(self.get_arch(), self.path)
+            write_autosave(self.get_arch(), self.path, self.get_source())
         except CnnTuiError as err:
             if self.failed != str(err):  # say it once, not after every keystroke
                 self.failed = str(err)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cnn_tui.errors import CnnTuiError, ExportError
@@ -124,7 +125,8 @@ class ExportDialog(ModalScreen["ExportFormat | None"]):
 
 
 class ShareCodeDialog(ModalScreen[None]):
-    """The share code in a field the user can select from, said to be on the clipboard too."""
+    """The whole share code, folded over as many lines as it needs (a one-line field showed only
+    its tail at 80 columns), said to be on the clipboard too."""
 
     DEFAULT_CLASSES = "dialog"
     BINDINGS = [Binding("escape,enter", "close", "Close", show=False)]
@@ -136,14 +138,11 @@ class ShareCodeDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Static("Share code", classes="dialog-title")
-            yield Input(self.code, id="share-code")
-            yield Static("Copied to the clipboard (where the terminal allows OSC 52). "
-                         "Open it with: cnn-tui CODE  ·  enter/escape: close",
-                         classes="dialog-hint")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(None)
+            yield Static(Text(self.code, overflow="fold", no_wrap=False), id="share-code")
+            yield Static("Copied to the clipboard where the terminal allows it (OSC 52; in tmux: "
+                         "set -g set-clipboard on). The lines are one code: `cnn-tui share FILE` "
+                         "prints it on one line. Open it with: cnn-tui CODE  ·  enter/escape: "
+                         "close", classes="dialog-hint")
 
     def action_close(self) -> None:
         self.dismiss(None)

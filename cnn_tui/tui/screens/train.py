@@ -117,7 +117,7 @@ class TrainScreen(TrainingWorkerMixin, Screen):
         self.worker: Worker | None = None
         self.run_id: str | None = None
         self.state = "idle"  # idle, starting, running, paused, stopping, finished, stopped, failed
-        self.last_message = "s starts a run; tab moves into the settings"
+        self.last_message = "s starts a run; tab: settings, escape: back"
         self.result = None  # the engine's RunResult once the worker returns
         self._charts_dirty = False
         self._charts_drawn_at = 0.0

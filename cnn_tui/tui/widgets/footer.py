@@ -55,6 +55,7 @@ class KeyBar(Widget, can_focus=False):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._spans: list[tuple[int, int, Hint]] = []
+        self._app_items: set[int] = set()
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -72,18 +73,39 @@ class KeyBar(Widget, can_focus=False):
         app = self.app
         active = self.screen.active_bindings
         by_action: dict[str, tuple] = {}
-        for _node, binding, enabled, _tooltip in active.values():
+        screen = self.screen
+        # the screen's own keys first, in their order, then the focused widget's, then the
+        # app's; a widget key that stands for a screen binding (the same id, such as the layer
+        # list's enter for build.edit, which shadows the screen's) takes that binding's place
+        order = {}
+        for bindings in screen._bindings.key_to_bindings.values():
+            for b in bindings:
+                order.setdefault(b.id or b.action, len(order))
+
+        def rank(entry) -> tuple[int, int]:
+            node, binding = entry[0], entry[1]
+            if node is screen or (node is not app and binding.id in order):
+                return 0, order.get(binding.id or binding.action, 0)
+            return (2 if node is app else 1), 0
+
+        ranked = sorted(active.values(), key=rank)
+        for node, binding, enabled, _tooltip in ranked:
             if binding.show:
-                by_action.setdefault(binding.action, (binding, enabled))
+                by_action.setdefault(binding.action, (binding, enabled, node is app))
         items: list[tuple[list[Hint], str]] = []
+        self._app_items: set[int] = set()  # indexes of the app's own hints (screens, help, quit)
         for group, members in groupby(by_action.values(), lambda m: m[0].group):
             members = list(members)
             if group is not None and len(members) > 1:
-                items.append(([Hint(b.key, app.get_key_display(b), "", e) for b, e in members],
+                if all(m[2] for m in members):
+                    self._app_items.add(len(items))
+                items.append(([Hint(b.key, app.get_key_display(b), "", e) for b, e, _ in members],
                               group.description))
             else:
-                items += [([Hint(b.key, app.get_key_display(b), b.description, e)], "")
-                          for b, e in members]
+                for b, e, of_app in members:
+                    if of_app:
+                        self._app_items.add(len(items))
+                    items.append(([Hint(b.key, app.get_key_display(b), b.description, e)], ""))
         palette = None
         if app.ENABLE_COMMAND_PALETTE:
             found = active.get(app.COMMAND_PALETTE_BINDING)
@@ -110,18 +132,35 @@ class KeyBar(Widget, can_focus=False):
             spans.append((start, line.cell_len, hint))
 
         right_width = (Text(palette.display + palette.description).cell_len + 3) if palette else 0
-        for sep in ("  ", " "):  # one space between hints when two do not fit
+        app_items = self._app_items
+        shown = list(range(len(items)))
+
+        def draw(sep: str) -> Text:
             spans.clear()
             line = Text(no_wrap=True, overflow="crop", end="")
-            for hints, label in items:
+            for index in shown:
+                hints, label = items[index]
                 if line.cell_len:
                     line.append(sep)
                 for hint in hints:
                     put(line, hint)
                 if label:
                     line.append(" " + label, text_style)
-            if line.cell_len + right_width + 1 <= self.size.width:
-                break
+            return line
+
+        def fits(line: Text) -> bool:
+            return line.cell_len + right_width + 1 <= self.size.width
+
+        line = draw("  ")
+        if not fits(line):
+            # one space between hints; then whole hints give way, never cut mid-word (F1 lists
+            # them all): the screen's from its last but its first, then the app's from its last
+            line = draw(" ")
+            while not fits(line) and len(shown) > 1:
+                own = [i for i in shown if i not in app_items]
+                of_app = [i for i in shown if i in app_items]
+                shown.remove(own[-1] if len(own) > 1 or not of_app else of_app[-1])
+                line = draw(" ")
         if palette is not None:
             right = Text(no_wrap=True, end="")
             right.append("│ ", text_style)

@@ -113,6 +113,9 @@ class LayerList(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="build.down"),
         Binding("k", "cursor_up", "Up", show=False, id="build.up"),
+        # the table's own enter ("Select") is the editor's Edit: named so in the footer and the
+        # help, and rebound with the screen's build.edit
+        Binding("enter", "select_cursor", "Edit", id="build.edit"),
     ]
 
     DEFAULT_CSS = """

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
@@ -52,6 +53,10 @@ def _text(value: Any) -> str:
 
 class TrainingForm(VerticalScroll):
     """Edits a training config; `values()` is what Start uses, `errors` what blocks it."""
+
+    BINDINGS = [Binding("escape", "leave", "Back to the keys", id="train.leave_form")]
+    HELP = ("Training settings: tab / shift+tab move between fields, a refused value says why "
+            "under its field and blocks Start; escape gives the keys (s, space, x, r) back.")
 
     DEFAULT_CSS = """
     TrainingForm { height: 1fr; }
@@ -100,6 +105,14 @@ class TrainingForm(VerticalScroll):
             yield Input(_text(value), id=fid, compact=True, tooltip=p.help,
                         placeholder="empty: off" if p.optional else "")
         yield Static("", id=f"error-{p.name}", classes="form-error")
+
+    def action_leave(self) -> None:
+        """Out of the form: the screen's keys work again (typed letters stop going into it)."""
+        tables = self.screen.query("#epoch-table")
+        if tables:
+            tables.first().focus()
+        else:
+            self.screen.set_focus(None)
 
     # -- reading -----------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
