@@ -159,6 +159,57 @@ def test_invalid_architecture_and_bad_settings_are_refused_before_training(mnist
     assert RunStore(tmp_path).list_runs() == []
 
 
+def test_count_options_are_refused_before_a_run_is_recorded(mnist_root, tmp_path):
+    for bad in ({"limit_test": 0}, {"limit_train": -5}, {"limit_test": "a"},
+                {"limit_train": True}, {"progress_every": 0}):
+        with pytest.raises(TrainingError, match=f"{next(iter(bad))}: must be a whole number"):
+            train(get_template("beginner"), {"epochs": 1},
+                  RunOptions(data_dir=mnist_root, runs_dir=tmp_path, **bad))
+    assert RunStore(tmp_path).list_runs() == []
+
+
+def test_resume_with_another_optimizer_and_new_settings(mnist_root, tmp_path):
+    """A resume may change the optimizer (fresh state, with a warning, never a KeyError from
+    the old state) or its settings (those train, not the checkpoint's); an epoch stopped
+    mid-way counts its time from before the stop."""
+    control = Control()
+
+    def stop_at_step_10(event):
+        if type(event).__name__ == "BatchEnd" and event.step == 10:
+            control.stop()
+
+    opts = dict(data_dir=mnist_root, runs_dir=tmp_path, limit_train=1280, limit_test=100,
+                progress_every=5)
+    first = train(get_template("beginner"), {"epochs": 1, "val_size": 100, "optimizer": "sgd"},
+                  RunOptions(**opts), callbacks=[stop_at_step_10], control=control)
+    assert first.status == "stopped"
+    before = ckpt.load(RunStore(tmp_path).checkpoint_path(first.run_id))["partial"]["seconds"]
+    logs, lrs = [], []
+
+    def watch(event):
+        if type(event).__name__ == "Log":
+            logs.append(event.message)
+
+    from cnn_tui.train.loop import Trainer
+    trainer = Trainer(None, {"optimizer": "adam"}, RunOptions(resume=first.run_id, **opts),
+                      callbacks=[watch])
+    result = trainer.run()
+    assert result.status == "finished"
+    assert any("optimizer changed from sgd to adam" in m for m in logs)
+    assert result.epochs[0]["seconds"] >= before > 0
+    assert ckpt.load(RunStore(tmp_path).checkpoint_path(first.run_id))["optimizer_name"] == "adam"
+
+    again = Trainer(None, {"epochs": 2, "learning_rate": 0.02, "weight_decay": 0.001},
+                    RunOptions(resume=first.run_id, **opts),
+                    callbacks=[lambda e: lrs.append([g["weight_decay"] for g in
+                                                     again.optimizer.param_groups])
+                               if type(e).__name__ == "EpochEnd" else None])
+    result = again.run()
+    assert result.status == "finished" and [e["epoch"] for e in result.epochs] == [1, 2]
+    assert {g["base_lr"] for g in again.optimizer.param_groups} == {0.02}  # lr_mult 1 here
+    assert lrs and set(lrs[-1]) == {0.001}
+
+
 def test_lr_multipliers_and_schedules():
     from cnn_tui.train.build import build_model
     from cnn_tui.train.optim import LrSchedule, make_optimizer

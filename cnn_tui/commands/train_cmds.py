@@ -209,6 +209,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.source is None and not args.resume:
         raise CnnTuiError("train: give an architecture FILE (or template:NAME), or --resume RUN")
+    for flag in ("limit_train", "limit_test"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise CnnTuiError(f"--{flag.replace('_', '-')}: must be at least 1, got {value}")
     arch = api.load_architecture(args.source) if args.source is not None else None
     overrides = _overrides(args)
     if args.detach:
@@ -242,8 +246,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         stream = sys.stdout
         if result.status == "finished":
+            speed = (f"{result.images_per_s:,.0f} images/s" if result.images_per_s else
+                     "no epoch was left to train (--epochs N trains further)")
             print(f"run {result.run_id} finished: test accuracy {_fmt(result.test_acc)}, "
-                  f"{result.images_per_s:,.0f} images/s on {result.device}", file=stream)
+                  f"{speed} on {result.device}", file=stream)
         elif result.status == "stopped":
             print(f"run {result.run_id} stopped: {result.message}", file=stream)
     if result.status == "failed":

@@ -120,12 +120,32 @@ def effective_config(arch, overrides: dict | None, device_kind: str) -> dict:
     return config
 
 
+# run options that are counts: (smallest allowed value, what it counts)
+_COUNT_OPTIONS = {"limit_train": 1, "limit_test": 1, "progress_every": 1, "grad_norms_every": 0,
+                  "mistakes": 0}
+
+
+def check_options(options: RunOptions) -> None:
+    """Refuse a run option that is no whole number in its range (limit_train=0 would train on
+    one image, limit_test=0 report 100% on one), before any run is recorded."""
+    for name, least in _COUNT_OPTIONS.items():
+        value = getattr(options, name)
+        if value is None and name.startswith("limit_"):
+            continue
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise TrainingError(f"{name}: must be a whole number >= {least}, got {value!r}")
+        setattr(options, name, value)
+
+
 class Trainer:
     def __init__(self, arch=None, config: dict | None = None, options: RunOptions | None = None,
                  callbacks: Iterable[Callable] = (), control: Control | None = None) -> None:
         self.arch = arch
         self.overrides = dict(config or {})
         self.options = options or RunOptions()
+        check_options(self.options)
         self.callbacks = list(callbacks)
         self.control = control or Control()
         self.run_id: str | None = None
@@ -155,9 +175,11 @@ class Trainer:
 
         self.store = store = self._open_store()
         self.resume_state = None
+        self._saved_optimizer = None  # the optimizer a resumed run's checkpoint was made with
         if self.options.resume:
             record = store.get(self.options.resume)
             self.run_id = record.id
+            self._saved_optimizer = record.config.get("optimizer")
             if self.arch is None:
                 self.arch = Architecture.from_dict(record.arch)
             stored = dict(record.config)
@@ -223,6 +245,7 @@ class Trainer:
             "format": CHECKPOINT_FORMAT, "version": 1,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_name": self.config["optimizer"],
             "schedule": self.schedule.state_dict(),
             "epoch": int(epoch), "step": int(step),
             "perm": perm.cpu() if perm is not None else None,
@@ -241,15 +264,35 @@ class Trainer:
     def _restore(self, state: dict, rng: bool = True) -> None:
         try:
             self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise TrainingError(f"run {self.run_id}: its checkpoint does not fit this architecture "
                                 f"({str(exc).splitlines()[0][:160]})") from None
+        self._restore_optimizer(state)
         self.schedule.load_state_dict(state.get("schedule", {}))
         self.history = [dict(h) for h in state.get("history", [])]
         self.best = dict(state.get("best") or self.best)
         if rng and state.get("rng"):
             ckpt.set_rng_state(state["rng"])
+
+    def _restore_optimizer(self, state: dict) -> None:
+        """The optimizer's running state (momenta, averages, step counts) from the checkpoint,
+        with this run's settings: a resume may change the learning rate, weight decay or
+        momentum, and those must be what trains, not the checkpoint's. Another optimizer than
+        the checkpoint's starts afresh (its state would not fit), with a warning."""
+        name = self.config["optimizer"]
+        saved = state.get("optimizer_name") or self._saved_optimizer or name
+        if saved != name:
+            self.log("warning", f"the optimizer changed from {saved} to {name}: it starts "
+                                "without the old one's running averages")
+            return
+        fresh = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise TrainingError(f"run {self.run_id}: its checkpoint's optimizer state does not fit "
+                                f"({str(exc).splitlines()[0][:160]})") from None
+        for group, settings in zip(self.optimizer.param_groups, fresh):
+            group.update(settings)
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunResult:
@@ -359,7 +402,8 @@ class Trainer:
         patience = self.config.get("early_stopping")
         monitor = self.config.get("monitor", "val_loss")
         for epoch in range(start_epoch, epochs):
-            t0 = time.perf_counter()
+            # an epoch resumed mid-way counts the training time it had before the stop
+            t0 = time.perf_counter() - float(partial.get("seconds", 0.0))
             while True:
                 try:
                     stats = self._train_epoch(epoch, epochs, start_step, perm, partial)
