@@ -116,3 +116,110 @@ def test_a_file_where_the_store_should_be_is_a_clear_error(tmp_path):
     (tmp_path / "f").write_text("")
     with pytest.raises(RunStoreError, match="not a folder|cannot create"):
         RunStore(tmp_path / "f").ensure_writable()
+
+
+def _fill_up(conn: sqlite3.Connection) -> None:
+    """A full disk, as SQLite sees one (SQLITE_FULL): this connection may not grow the file.
+    CI cannot mount a tiny filesystem, so the page limit stands in for it."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_full_disk_says_so_and_keeps_what_was_recorded(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run = store.create_run(ARCH, {"epochs": 3}, "cpu")
+    store.log_epoch(run, {"epoch": 1, "train_loss": 1.0, "val_acc": 0.5})
+    _fill_up(store._connect())  # the store's own connection: no other way to cap it
+    big = {"epoch": 2, "train_loss": 0.5, "val_acc": 0.6, "note": "x" * 100_000}
+    with pytest.raises(RunStoreError) as err:
+        store.log_epoch(run, big)
+    message = str(err.value)
+    # SQLite rolled the transaction back itself; our ROLLBACK failing must not be the news
+    assert "rollback" not in message and "no transaction" not in message
+    assert message == (f"run store {tmp_path / 'runs' / 'runs.db'}: no space left on the device "
+                       "(database or disk is full)")
+    assert "\n" not in message
+    with pytest.raises(RunStoreError) as err:  # here SQLite ends the whole transaction itself
+        store.finish(run, "finished", {"test_acc": 0.9, "note": "x" * 100_000})
+    assert str(err.value) == message
+    # the store still answers, and what was written before is all there
+    rec = store.get(run)
+    assert [e["epoch"] for e in rec.epochs] == [1] and rec.best_val_acc == 0.5
+    store.finish(run, "failed", None, "disk full")  # a write that needs no new page still works
+    store.close()
+    # space again (a new connection has no cap): the run carries on
+    again = RunStore(tmp_path / "runs")
+    again.log_epoch(run, big)
+    assert [e["epoch"] for e in again.get(run).epochs] == [1, 2]
+    assert again.get(run).status == "failed"
+    with sqlite3.connect(tmp_path / "runs" / "runs.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_full_disk_in_the_architecture_history_says_so(tmp_path):
+    from cnn_tui.runs.history import History
+    from cnn_tui.spec.templates import get_template
+
+    history = History(tmp_path)
+    arch = get_template("advanced")
+    history.record(arch, "save")
+    _fill_up(history._connect(create=True))
+    with pytest.raises(RunStoreError, match=r"^architecture history .*runs\.db: no space left on "
+                                            r"the device \(database or disk is full\)$"):
+        for i in range(20):  # new versions until one needs a page the file cannot have
+            arch.name = f"advanced {i}"
+            history.record(arch, "save")
+    assert history.get(history.versions()[-1].hash).name == "Advanced"
+    history.close()
+
+
+needs_permissions = pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root ignores folder permissions (verified by hand with a read-only bind mount)")
+
+
+@needs_permissions
+def test_a_read_only_store_can_still_be_read(tmp_path):
+    root = tmp_path / "runs"
+    writer = RunStore(root)
+    done = writer.create_run(ARCH, {"epochs": 1}, "cpu", name="done")
+    writer.log_epoch(done, {"epoch": 1, "train_loss": 1.0, "val_acc": 0.5})
+    writer.finish(done, "finished", {"test_acc": 0.9})
+    writer.close()  # a clean close: no write-ahead log is left, the folder holds runs.db alone
+    os.chmod(root, 0o555)
+    try:
+        reader = RunStore(root)
+        assert [r.id for r in reader.list_runs()] == [done]
+        rec = reader.get("done")
+        assert rec.status == "finished" and rec.test_acc == 0.9 and len(rec.epochs) == 1
+        with pytest.raises(RunStoreError, match=f"^run store {root}: not writable$"):
+            reader.rename(done, "other")
+        with pytest.raises(RunStoreError, match=f"^run store {root}: not writable$"):
+            reader.create_run(ARCH, {}, "cpu")
+        reader.close()
+        assert sorted(p.name for p in root.iterdir()) == sorted([done, "runs.db"])
+    finally:
+        os.chmod(root, 0o755)
+
+
+@needs_permissions
+def test_a_read_only_store_with_a_pending_log_reads_it_or_says_why_not(tmp_path):
+    root, bare = tmp_path / "runs", tmp_path / "bare"
+    writer = RunStore(root)
+    first = writer.create_run(ARCH, {}, "cpu", name="first")
+    last = writer.create_run(ARCH, {}, "cpu", name="last")  # in the log, not yet in runs.db
+    bare.mkdir()
+    for name in ("runs.db", "runs.db-wal"):  # a log without its -shm file
+        (bare / name).write_bytes((root / name).read_bytes())
+    os.chmod(root, 0o555)
+    os.chmod(bare, 0o555)
+    try:
+        # the -wal and -shm files are there: the newest run is read, not skipped
+        assert {r.id for r in RunStore(root).list_runs()} == {first, last}
+        with pytest.raises(RunStoreError, match=r"cannot open read-only: the folder .*bare is "
+                                                r"read-only and the write-ahead log runs\.db-wal"):
+            RunStore(bare).list_runs()
+    finally:
+        os.chmod(root, 0o755)
+        os.chmod(bare, 0o755)
+        writer.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from cnn_tui.errors import CnnTuiError, RunStoreError
+from cnn_tui.runs.db import describe, rollback
 from cnn_tui.spec import io as spec_io
 from cnn_tui.spec.model import Architecture
 
@@ -111,16 +113,25 @@ class History:
         self.db = self.root / "runs.db"
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._readonly = False  # the connection was opened for reading only
 
     # ---------------------------------------------------------------- connection
     def _connect(self, create: bool) -> sqlite3.Connection | None:
+        """`create`: for writing (the file is made); else for reading, None without a file and
+        a read-only connection where the store cannot be written (a read-only mount)."""
+        from cnn_tui.runs.db import open_db, writable
         if self._conn is not None:
-            return self._conn
+            if not (create and self._readonly):
+                return self._conn
+            self._conn.close()  # opened for reading; maybe writable now
+            self._conn = None
         if not create and not self.db.is_file():
             return None
-        from cnn_tui.runs.db import open_db
-        conn = open_db(self.db, SCHEMA, "architecture history")
-        self._conn = conn
+        if create and self.root.is_dir() and not writable(self.root):
+            raise RunStoreError(f"architecture history {self.root}: not writable")
+        readonly = not create and not (writable(self.root) and os.access(self.db, os.W_OK))
+        conn = open_db(self.db, SCHEMA, "architecture history", readonly=readonly)
+        self._conn, self._readonly = conn, readonly
         return conn
 
     def close(self) -> None:
@@ -137,7 +148,9 @@ class History:
             try:
                 return conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                raise RunStoreError(f"architecture history {self.db}: {exc}") from None
+                if self._readonly and "no such table" in str(exc):
+                    return []  # a store written before the history existed, read-only here
+                raise RunStoreError(f"architecture history {self.db}: {describe(exc)}") from None
 
     # ---------------------------------------------------------------- writing
     def record(self, arch: Architecture, source: str, path: Path | str | None = None,
@@ -174,10 +187,10 @@ class History:
                                        (digest,)).fetchone()
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    rollback(conn)  # never hides the error that got us here
                     raise
             except sqlite3.Error as exc:
-                raise RunStoreError(f"architecture history {self.db}: {exc}") from None
+                raise RunStoreError(f"architecture history {self.db}: {describe(exc)}") from None
         return _version(row)
 
     @staticmethod

@@ -131,6 +131,7 @@ class RunStore:
         self.root = Path(root).expanduser()
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._readonly = False  # the connection was opened for reading only
 
     # ---------------------------------------------------------------- connection
     def ensure_writable(self) -> None:
@@ -147,12 +148,26 @@ class RunStore:
             raise RunStoreError(f"run store {self.root}: not writable")
         self._connect()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, write: bool = True) -> sqlite3.Connection:
+        """The connection; a reader gets a read-only one where the store cannot be written
+        (a read-only mount), a writer the clear 'not writable' there."""
+        from cnn_tui.runs.db import open_db, writable
+        db = self.root / "runs.db"
         if self._conn is not None:
-            return self._conn
-        from cnn_tui.runs.db import open_db
-        conn = open_db(self.root / "runs.db", SCHEMA, "run store")
-        self._conn = conn
+            if not (write and self._readonly):
+                return self._conn
+            self._conn.close()  # opened for reading; maybe writable now
+            self._conn = None
+        if write:
+            if self.root.is_dir() and not writable(self.root):
+                raise RunStoreError(f"run store {self.root}: not writable")
+            if db.is_file() and not os.access(db, os.W_OK):
+                raise RunStoreError(f"run store {db}: not writable")
+            readonly = False
+        else:
+            readonly = db.is_file() and not (writable(self.root) and os.access(db, os.W_OK))
+        conn = open_db(db, SCHEMA, "run store", readonly=readonly)
+        self._conn, self._readonly = conn, readonly
         return conn
 
     def close(self) -> None:
@@ -162,6 +177,7 @@ class RunStore:
                 self._conn = None
 
     def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        from cnn_tui.runs.db import describe, rollback
         with self._lock:
             conn = self._connect()
             try:
@@ -170,21 +186,22 @@ class RunStore:
                     cur = conn.execute(sql, args)
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    rollback(conn)  # never hides the error that got us here
                     raise
                 return cur
             except sqlite3.Error as exc:
-                raise RunStoreError(f"run store {self.root / 'runs.db'}: {exc}") from None
+                raise RunStoreError(f"run store {self.root / 'runs.db'}: {describe(exc)}") from None
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        from cnn_tui.runs.db import describe
         with self._lock:
-            conn = self._connect()
+            conn = self._connect(write=False)
             try:
                 cur = conn.execute(sql, args)
                 cols = [d[0] for d in cur.description]
                 return [dict(zip(cols, row)) for row in cur.fetchall()]
             except sqlite3.Error as exc:
-                raise RunStoreError(f"run store {self.root / 'runs.db'}: {exc}") from None
+                raise RunStoreError(f"run store {self.root / 'runs.db'}: {describe(exc)}") from None
 
     # ---------------------------------------------------------------- writing
     def create_run(self, arch_dict: dict, config: dict, device: str, name: str | None = None,
