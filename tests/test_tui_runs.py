@@ -83,16 +83,18 @@ async def test_table_sorts_and_filters(store):
         beta = table.record(ids["beta"])
         assert beta.arch_name == "Intermediate" and beta.best_val_acc > 0.2 and beta.test_acc > 0.2  # above chance
         labels = [str(c.label) for c in table.columns.values()]
-        assert labels[:4] == ["✓", "name", "architecture", "params"] and "status" in labels
+        # what tells runs apart first, so it shows at 80 columns
+        assert labels[:5] == ["✓", "name", "status", "test acc", "best val"]
         row = table.get_row(ids["beta"])
-        assert row[1] == "beta" and row[3] == f"{beta.params:,}" and row[4] == "adam"
-        assert row[6] == "1/1" and row[7] == f"{100 * beta.best_val_acc:.2f}%"
-        await pilot.press("s", "s")  # started -> status -> name
+        assert row[1] == "beta" and row[2] == "finished" and row[7] == f"{beta.params:,}"
+        assert row[8] == "adam" and row[5] == "1/1" and row[4] == f"{100 * beta.best_val_acc:.2f}%"
+        await pilot.press("s")  # started (the last column) -> name
         assert table.sort_column == "name" and _names(screen) == ["gamma", "beta", "alpha"]
         await pilot.press("S")
         assert _names(screen) == ["alpha", "beta", "gamma"]
         assert "name ▲" in [str(c.label) for c in table.columns.values()]
-        await pilot.press("s")  # architecture, ascending: Beginner x2 then Intermediate
+        await pilot.press(*"sssss")  # status, test, best val, epochs, architecture
+        assert table.sort_column == "arch"  # ascending: Beginner x2 then Intermediate
         assert [r.arch_name for r in table.shown] == ["Beginner", "Beginner", "Intermediate"]
         await pilot.press("slash", *"sgd")
         assert _names(screen) == ["gamma"] and table.row_count == 1
@@ -114,7 +116,7 @@ async def test_mark_and_compare(store):
         screen = await _runs(pilot)
         await pilot.press("c")
         assert type(app.screen).__name__ == "RunsScreen"  # fewer than two marked: refused
-        await pilot.press("s", "s", "S")  # by name ascending: alpha, beta, gamma
+        await pilot.press("s", "S")  # by name ascending: alpha, beta, gamma
         await pilot.press("m", "m")  # marks alpha then beta (the cursor moves down)
         assert screen.table.marked == [ids["alpha"], ids["beta"]]
         assert screen.table.get_row(ids["beta"])[0].plain == "2"

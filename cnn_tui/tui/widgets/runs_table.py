@@ -43,23 +43,24 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
+    # what tells runs apart first: at 80 columns the later ones scroll (left/right)
     Column("name", "name", lambda r: (r.name or r.id).lower(), lambda r: r.name or r.id),
+    Column("status", "status", lambda r: r.status, lambda r: r.status),
+    Column("test", "test acc", lambda r: r.test_acc, lambda r: _pct(r.test_acc)),
+    Column("best_val", "best val", lambda r: r.best_val_acc, lambda r: _pct(r.best_val_acc)),
+    Column("epochs", "epochs", lambda r: len(r.epochs or []),
+           lambda r: f"{len(r.epochs or [])}/{(r.config or {}).get('epochs', '?')}"),
     Column("arch", "architecture", lambda r: r.arch_name.lower(), lambda r: r.arch_name),
     Column("params", "params", lambda r: r.params,
            lambda r: "—" if r.params is None else f"{r.params:,}"),
     Column("optimizer", "optim", lambda r: str((r.config or {}).get("optimizer") or ""),
            lambda r: str((r.config or {}).get("optimizer") or "—")),
     Column("lr", "lr", _lr, lambda r: "—" if _lr(r) is None else f"{_lr(r):g}"),
-    Column("epochs", "epochs", lambda r: len(r.epochs or []),
-           lambda r: f"{len(r.epochs or [])}/{(r.config or {}).get('epochs', '?')}"),
-    Column("best_val", "best val", lambda r: r.best_val_acc, lambda r: _pct(r.best_val_acc)),
-    Column("test", "test acc", lambda r: r.test_acc, lambda r: _pct(r.test_acc)),
     Column("device", "device", lambda r: r.device or "", lambda r: r.device or "—"),
     Column("time", "time", _duration, lambda r: fmt_duration(_duration(r))),
     Column("started", "started", lambda r: r.started or 0.0,
            lambda r: time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
            if r.started else "—"),
-    Column("status", "status", lambda r: r.status, lambda r: r.status),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 DEFAULT_SORT = "started"
