@@ -208,6 +208,9 @@ def test_resume_with_another_optimizer_and_new_settings(mnist_root, tmp_path):
     assert result.status == "finished" and [e["epoch"] for e in result.epochs] == [1, 2]
     assert {g["base_lr"] for g in again.optimizer.param_groups} == {0.02}  # lr_mult 1 here
     assert lrs and set(lrs[-1]) == {0.001}
+    recorded = RunStore(tmp_path).get(first.run_id).config  # what the run trained with now
+    assert recorded["epochs"] == 2 and recorded["learning_rate"] == 0.02
+    assert recorded["optimizer"] == "adam" and recorded["limit_train"] == 1280
 
 
 def test_lr_multipliers_and_schedules():

@@ -226,14 +226,17 @@ class RunStore:
             return run_id
         raise RunStoreError("could not allocate a unique run id")
 
-    def mark_running(self, run_id: str, device: str | None = None, device_name: str | None = None) -> None:
-        """A resumed run: owned by this process again."""
+    def mark_running(self, run_id: str, device: str | None = None, device_name: str | None = None,
+                     config: dict | None = None) -> None:
+        """A resumed run: owned by this process again; `config`, the settings it resumes with
+        (a resume may add epochs or change the learning rate), replaces the recorded one."""
         run_id = self.resolve(run_id)
         self._write("UPDATE runs SET status='running', message='', ended=NULL, pid=?, host=?, "
                     "heartbeat=?, device=COALESCE(?, device), device_name=COALESCE(?, device_name), "
-                    "versions=? WHERE id=?",
+                    "versions=?, config=COALESCE(?, config) WHERE id=?",
                     (os.getpid(), socket.gethostname(), time.time(), device, device_name,
-                     json.dumps(versions()), run_id))
+                     json.dumps(versions()), None if config is None else json.dumps(config),
+                     run_id))
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:
         if status not in STATUSES:

@@ -258,6 +258,11 @@ class Trainer:
                         "limit_test": self.options.limit_test},
         }
 
+    def _recorded_config(self) -> dict:
+        """What the store records as the run's settings."""
+        return {**self.config, "limit_train": self.options.limit_train,
+                "limit_test": self.options.limit_test}
+
     def _save(self, **kwargs) -> None:
         ckpt.save(self.store.checkpoint_path(self.run_id), self._state(**kwargs))
 
@@ -315,12 +320,11 @@ class Trainer:
                 perm, start_step, partial = None, 0, {}
             if perm is not None:
                 perm = perm.to(self.dev.torch_device)
-            store.mark_running(self.run_id, self.dev.kind, self.dev.name)
+            store.mark_running(self.run_id, self.dev.kind, self.dev.name, self._recorded_config())
             store.truncate_epochs(self.run_id, start_epoch)
             self.resume_state = None
         else:
-            recorded = {**self.config, "limit_train": opts.limit_train, "limit_test": opts.limit_test}
-            self.run_id = store.create_run(self.arch.to_dict(), recorded, self.dev.kind,
+            self.run_id = store.create_run(self.arch.to_dict(), self._recorded_config(), self.dev.kind,
                                            name=opts.name, device_name=self.dev.name,
                                            params=self.params)
             try:
