@@ -160,3 +160,65 @@ def test_checkpoint_write_is_atomic_and_loads_weights_only(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(TrainingError, match="cannot read checkpoint"):
         ckpt.load(tmp_path / "bad.pt")
+
+
+def _unreadable_checkpoints(good: bytes) -> dict[str, bytes]:
+    import pickle
+
+    return {"text": b"not a checkpoint", "empty": b"", "half": good[: len(good) // 2],
+            "cut": good[:-10], "code": pickle.dumps(os.system, protocol=2)}
+
+
+def test_unreadable_checkpoint_is_one_whole_line_naming_the_file(tmp_path, capsys):
+    good = tmp_path / "good.pt"
+    ckpt.save(good, {"model": {"w": torch.ones(1000)}, "epoch": 1})
+    for name, data in _unreadable_checkpoints(good.read_bytes()).items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(data)
+        with pytest.raises(TrainingError) as err:
+            ckpt.load(path)
+        message = str(err.value)
+        assert message.startswith(f"{path}: cannot read checkpoint (corrupt or truncated"), message
+        assert message.endswith(")") and "\n" not in message and len(message) < 200, message
+        assert "likelihood" not in message and "weights_only" not in message, message
+    assert capsys.readouterr().err == ""  # torch's warnings do not leak to the terminal
+    assert "the file is empty" in str(pytest.raises(TrainingError, ckpt.load,
+                                                    tmp_path / "empty.pt").value)
+
+
+def test_resume_from_a_corrupt_checkpoint_is_a_one_line_error(mnist_root, tmp_path, capsys):
+    run = train(get_template("beginner"), {"epochs": 1, "val_size": 50},
+                RunOptions(data_dir=mnist_root, runs_dir=tmp_path, limit_train=100,
+                           limit_test=50))
+    path = RunStore(tmp_path).checkpoint_path(run.run_id)
+    path.write_bytes(path.read_bytes()[:5000])
+    capsys.readouterr()
+    code = main(["train", "--resume", run.run_id, "--epochs", "2", "--runs-dir", str(tmp_path),
+                 "--data-dir", str(mnist_root)])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith(f"cnn-tui: error: {path}: cannot read checkpoint (corrupt or truncated")
+    assert err.count("\n") == 1 and err.rstrip().endswith(")")
+
+
+def test_architecture_mismatch_names_the_first_difference():
+    from cnn_tui.train.build import build_model
+
+    saved = build_model(get_template("beginner")).state_dict()
+    model = build_model(get_template("intermediate"))
+    with pytest.raises(RuntimeError) as err:
+        model.load_state_dict(saved)
+    line = ckpt.mismatch_reason(saved, model, err.value)
+    assert line.startswith("layers.0.conv.weight is [8, 1, 3, 3] in the checkpoint but "
+                           "[16, 1, 3, 3] in this model (and ")
+    assert "the checkpoint lacks layers." in line and "this model has no layers." in line
+    assert "\n" not in line
+
+    # only missing / only unexpected parameters, and no weights at all
+    current = model.state_dict()
+    fewer = {k: v for k, v in current.items() if k != "layers.1.weight"}
+    assert ckpt.state_dict_mismatch(fewer, current) == "the checkpoint lacks layers.1.weight"
+    more = {**current, "layers.99.weight": torch.ones(2)}
+    assert ckpt.state_dict_mismatch(more, current) == "this model has no layers.99.weight"
+    assert ckpt.state_dict_mismatch(current, current) == ""
+    assert ckpt.mismatch_reason(None, model) == "the checkpoint holds no model weights"

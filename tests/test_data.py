@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 import subprocess
@@ -124,6 +125,46 @@ def test_corrupt_extracted_file_is_named_and_never_used(mnist_root, tmp_path):
     assert rows["t10k-labels-idx1-ubyte"][0] is False
     assert sum(ok for ok, _ in rows.values()) == 3
     load_arrays(root, verify=False)  # only the md5 is skipped on request
+
+
+@pytest.mark.parametrize("extract", [True, False])
+def test_corrupt_file_says_which_md5_was_expected_and_which_found(mnist_root, tmp_path, extract):
+    name = "t10k-labels-idx1-ubyte"
+    root = copy_root(mnist_root, tmp_path / "m", extract=(name,) if extract else ())
+    path = raw_dir(root) / (name if extract else f"{name}.gz")
+    data = bytearray(path.read_bytes() if extract else gzip.decompress(path.read_bytes()))
+    data[100] ^= 1
+    path.write_bytes(bytes(data) if extract else gzip.compress(bytes(data), 1))
+    found, expected = hashlib.md5(bytes(data)).hexdigest(), FILES["test_labels"][2]
+    what = "" if extract else "uncompressed "
+    line = f"{path}: corrupt ({what}md5 {found} where {expected} is expected)"
+    rows = {row[0]: row for row in verify(root)}
+    assert rows[path.name][1:] == (False, line)
+    with pytest.raises(DataError) as err:
+        load_arrays(root)
+    assert str(err.value).startswith(line + "; replace it with `cnn-tui data fetch`")
+    assert "\n" not in str(err.value)
+
+
+def test_wrong_size_says_what_size_was_expected(mnist_root, tmp_path):
+    root = copy_root(mnist_root, tmp_path / "m", extract=("train-labels-idx1-ubyte",))
+    path = raw_dir(root) / "train-labels-idx1-ubyte"
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert verify(root)[1] == (path.name, False,
+                               f"{path}: too long (60,009 bytes where 60,008 are expected)")
+
+
+@pytest.mark.parametrize("given, inside", [("root", "MNIST/raw "), ("MNIST", "raw "),
+                                           ("raw", "")])
+def test_missing_file_message_is_one_sentence(mnist_root, tmp_path, given, inside):
+    root = copy_root(mnist_root, tmp_path / "m")
+    (raw_dir(root) / "t10k-labels-idx1-ubyte.gz").unlink()
+    path = {"root": root, "MNIST": root / "MNIST", "raw": raw_dir(root)}[given]
+    with pytest.raises(DataError) as err:
+        find_mnist(path)
+    assert str(err.value) == (f"MNIST not found in --data-dir {path} ({inside}lacks "
+                              "t10k-labels-idx1-ubyte): run `cnn-tui data fetch` or "
+                              "`cnn-tui data import PATH`, or pass --data-dir")
 
 
 def test_truncated_gz_is_named(mnist_root, tmp_path):

@@ -37,15 +37,20 @@ def real(mnist_root_path) -> dict:
     return {k: np.array(getattr(data, k)) for k in FILES}  # private writable copies
 
 
-def classic_pickle(real: dict) -> bytes:
-    """The classic mnist.pkl layout: 50k/10k/10k, pixels uint8/256 as float32 [N, 784]."""
+def classic_pickle(real: dict, protocol: int = 4, count: int = 60000) -> bytes:
+    """The classic mnist.pkl layout: 50k/10k/10k, pixels uint8/256 as float32 [N, 784].
+
+    `count` < 60000 keeps only the first `count` training and `count` // 6 test images
+    (5/6 of the training ones as train, the rest as valid), in the same layout.
+    """
     def split(images, labels):
         return (images.reshape(len(images), 784).astype(np.float32) / 256,
                 labels.astype(np.int64))
-    train = split(real["train_images"][:50000], real["train_labels"][:50000])
-    valid = split(real["train_images"][50000:], real["train_labels"][50000:])
-    test = split(real["test_images"], real["test_labels"])
-    return pickle.dumps((train, valid, test), protocol=4)
+    cut, tests = count * 5 // 6, count // 6 if count < 60000 else 10000
+    train = split(real["train_images"][:cut], real["train_labels"][:cut])
+    valid = split(real["train_images"][cut:count], real["train_labels"][cut:count])
+    test = split(real["test_images"][:tests], real["test_labels"][:tests])
+    return pickle.dumps((train, valid, test), protocol=protocol)
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +85,44 @@ def test_restricted_unpickler_refuses_os_system(tmp_path):
 
 @pytest.mark.parametrize("payload", [
     pickle.dumps(eval),  # builtins.eval
-    pickle.dumps(b"x", protocol=2),  # _codecs.encode: not needed, so not allowed
     b"\x80\x02cbuiltins\ngetattr\nq\x00.",
+    b"\x80\x02c_codecs\ndecode\nq\x00.",  # only encode is allowed
+    # _codecs.encode with any codec but latin-1 (rot13, zlib, ... look codecs up by name)
+    b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x05\x00\x00\x00rot13\x86R.",
+    b"\x80\x02c_codecs\nencode\nK\x01X\x06\x00\x00\x00latin1\x86R.",  # not text
+    # numpy's _frombuffer from anything but bytes, or to an object array
+    b"\x80\x02cnumpy._core.numeric\n_frombuffer\n(]K\x01acnumpy\ndtype\nX\x02\x00\x00\x00"
+    b"f4\x85RK\x01\x85X\x01\x00\x00\x00CtR.",
+    b"\x80\x02cnumpy.core.numeric\n_frombuffer\n(C\x08\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"cnumpy\ndtype\nX\x01\x00\x00\x00O\x85RK\x01\x85X\x01\x00\x00\x00CtR.",
 ])
 def test_restricted_unpickler_allows_no_other_global(payload):
     with pytest.raises(DataError, match="evil.pkl: refused"):
         restricted_loads(payload, "evil.pkl")
 
 
-def test_restricted_unpickler_loads_numpy_arrays():
+@pytest.mark.parametrize("protocol", range(0, pickle.HIGHEST_PROTOCOL + 1))
+def test_restricted_unpickler_loads_numpy_arrays(protocol):
+    # 2 spells bytes as _codecs.encode(text, "latin1"); 5 uses numpy's _frombuffer
     array = np.arange(12, dtype=np.float32).reshape(3, 4)
-    for protocol in (3, 4):  # 5 would need numpy._core.numeric._frombuffer: refused
-        loaded = restricted_loads(pickle.dumps((array, array.astype(np.int64)), protocol), "ok")
-        assert np.array_equal(loaded[0], array) and loaded[1].dtype == np.int64
+    loaded = restricted_loads(pickle.dumps((array, array.astype(np.int64).T), protocol), "ok")
+    assert np.array_equal(loaded[0], array) and loaded[1].dtype == np.int64
+    assert np.array_equal(loaded[1], array.astype(np.int64).T)
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_import_pickle_of_protocol_2_and_5(real, tmp_path, protocol):
+    """Python 3's pickle.dump(..., protocol=2 or 5) of the classic layout imports."""
+    small = tmp_path / "small.pkl.gz"
+    small.write_bytes(gzip.compress(classic_pickle(real, protocol, count=600), 1))
+    with pytest.raises(DataError) as err:  # read whole; refused only as not all of MNIST
+        import_path(small, tmp_path / "dest")
+    assert str(err.value).startswith(f"{small} (training images): truncated (")
+    assert "470,416 bytes where 47,040,016 are expected" in str(err.value)
+    assert not (tmp_path / "dest").exists()
+    whole = tmp_path / "mnist.pkl"
+    whole.write_bytes(classic_pickle(real, protocol))
+    assert_installed_matches(import_path(whole, tmp_path / "dest"), real)
 
 
 def test_import_idx_folder(mnist_root_path, real, tmp_path):

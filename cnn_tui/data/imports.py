@@ -5,7 +5,8 @@ values before anything is written, then installed atomically into `<cache>/MNIST
 (extracted, as torchvision leaves them: reading them back is then a plain file read).
 
 A pickle is code, so the classic `mnist.pkl.gz` is read with a restricted unpickler that can
-build numpy arrays and nothing else (no os.system, no builtins, no codecs).
+build numpy arrays and nothing else (no os.system, no builtins; `_codecs.encode` only as the
+latin-1 text-to-bytes step of a protocol-2 pickle).
 """
 
 from __future__ import annotations
@@ -25,18 +26,46 @@ from cnn_tui.errors import DataError
 Progress = Callable[[str], None] | None
 # The classic pickle is 220 MB of float32; refuse anything far larger.
 PICKLE_LIMIT = 400_000_000
-# The only globals an ndarray pickle needs (numpy 1.x and 2.x spell the module differently).
+# The only globals an ndarray pickle needs (numpy 1.x and 2.x spell the module differently):
+# `_reconstruct`/`ndarray`/`dtype` (protocols 0-4), `_frombuffer` (protocol 5: an array from
+# bytes) and `_codecs.encode` (protocol 2 from Python 3 spells bytes as latin-1 text). The last
+# two are pure data constructors, and even so each is replaced by a checked wrapper below.
 ALLOWED_GLOBALS = frozenset({
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
 })
+_LATIN1 = frozenset({"latin1", "latin_1", "latin-1", "iso-8859-1", "iso8859-1", "l1"})
 
 
 def _say(progress: Progress, text: str) -> None:
     if progress is not None:
         progress(text)
+
+
+def _latin1_bytes(text: Any, encoding: Any = "latin1", errors: Any = "strict") -> bytes:
+    """`_codecs.encode` as protocol 2 uses it (text to latin-1 bytes), and nothing else."""
+    if not (isinstance(text, str) and isinstance(encoding, str) and encoding.lower() in _LATIN1):
+        raise pickle.UnpicklingError("_codecs.encode is allowed only to make latin-1 bytes")
+    return text.encode("latin-1")
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any, axis_order: Any = None) -> Any:
+    """numpy's `_frombuffer` (protocol 5), for plain bytes of a numeric dtype only."""
+    import numpy as np
+
+    plain = isinstance(buf, (bytes, bytearray)) and isinstance(dtype, np.dtype)
+    if not plain or dtype.hasobject:
+        raise pickle.UnpicklingError("numpy _frombuffer is allowed only for bytes of a plain dtype")
+    try:
+        from numpy._core.numeric import _frombuffer as frombuffer
+    except ImportError:  # numpy < 2
+        from numpy.core.numeric import _frombuffer as frombuffer  # type: ignore[no-redef]
+    return frombuffer(buf, dtype, shape, order, axis_order)
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -51,6 +80,10 @@ class RestrictedUnpickler(pickle.Unpickler):
             return np.ndarray
         if name == "dtype":
             return np.dtype
+        if name == "encode":
+            return _latin1_bytes
+        if name == "_frombuffer":
+            return _frombuffer
         try:
             from numpy._core.multiarray import _reconstruct
         except ImportError:  # numpy < 2

@@ -85,7 +85,9 @@ def _probe(path: Path) -> tuple[Path | None, str]:
         missing = [name for name, _, _ in FILES.values() if file_in(raw, name) is None]
         if not missing:
             return root, ""
-        return None, f"{raw} lacks {', '.join(missing)}"
+        inside = raw.relative_to(path)  # every candidate folder lies under `path`
+        lacks = f"lacks {', '.join(missing)}"
+        return None, f"{path} ({lacks})" if inside == Path(".") else f"{path} ({inside} {lacks})"
     if not path.exists():
         return None, f"{path} (does not exist)"
     return None, f"{path} (no MNIST/raw inside)"
@@ -141,15 +143,18 @@ def read_file(path: Path, expected_size: int) -> bytes:
 
 def check_bytes(key: str, data: bytes, where: str, md5: bool = True) -> None:
     """Raise DataError naming `where` unless `data` is MNIST's file `key`, byte for byte."""
-    name, size, digest = FILES[key]
+    _, size, digest = FILES[key]
+    # a `.gz` file is checked after decompression: say so, or its md5 would not match the file's
+    what = "uncompressed " if where.endswith(".gz") else ""
     if len(data) != size:
         state = "truncated" if len(data) < size else "too long"
-        raise DataError(f"{where}: {state}: {len(data):,} bytes where {name} has {size:,}; "
-                        f"{REPLACE}")
+        raise DataError(f"{where}: {state} ({what}{len(data):,} bytes where {size:,} are "
+                        f"expected); {REPLACE}")
     if md5:
         got = hashlib.md5(data).hexdigest()
         if got != digest:
-            raise DataError(f"{where}: corrupt: md5 {got}, {name} has {digest}; {REPLACE}")
+            raise DataError(f"{where}: corrupt ({what}md5 {got} where {digest} is expected); "
+                            f"{REPLACE}")
 
 
 def parse_idx(data: bytes, where: str) -> np.ndarray:
@@ -244,7 +249,7 @@ def verify(root: Path) -> list[tuple[str, bool, str]]:
             continue
         try:
             data = read_file(path, size)
-            check_bytes(key, data, path.name)
+            check_bytes(key, data, str(path))
         except DataError as err:
             detail = str(err).split("; replace")[0]
             report.append((path.name, False, detail))

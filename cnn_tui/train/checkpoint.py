@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from cnn_tui.errors import TrainingError
@@ -80,12 +82,104 @@ def save(path: Path, state: dict) -> None:
 
 
 def load(path: Path, map_location="cpu") -> dict:
-    """Read a checkpoint with the restricted unpickler; TrainingError when missing or unreadable."""
+    """Read a checkpoint with the restricted unpickler; TrainingError when missing or unreadable.
+
+    torch's own errors run to paragraphs; the message here is one line naming the file, with
+    torch's reason only when it is one short, whole sentence.
+    """
+    import warnings
+
     import torch
     path = Path(path)
     if not path.is_file():
         raise TrainingError(f"no checkpoint at {path}")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise TrainingError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    try:
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": noise on stderr
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise TrainingError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0][:200]}") from None
+        reason = _load_reason(exc, path)
+        raise TrainingError(f"{path}: cannot read checkpoint (corrupt or truncated"
+                            f"{': ' + reason if reason else ''})") from None
+
+
+def _first_sentence(text: str, limit: int = 90) -> str:
+    """The first sentence of `text` when it is whole and at most `limit` characters, else ''."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            sentence = re.split(r"(?<=[^.\s]{2})\.(?:\s|$)", line, maxsplit=1)[0].strip()
+            return sentence if len(sentence) <= limit and not sentence.endswith(":") else ""
+    return ""
+
+
+def _load_reason(exc: BaseException, path: Path) -> str:
+    """A short reason for a failed torch.load, or '' when torch gave none that is short."""
+    text = str(exc)
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        empty = False
+    if isinstance(exc, EOFError) or empty:
+        return "the file is empty" if empty else "the file ends early"
+    if isinstance(exc, OSError):  # the file opened: errno text from inside the zip reader
+        return ""                   # ("Invalid argument") would mislead
+    marker = "WeightsUnpickler error:"  # torch's safe loader: the reason follows a long preface
+    if marker in text:
+        return _first_sentence(text.split(marker, 1)[1])
+    if text.startswith("Weights only load failed"):  # a preface line, the reason, a doc link
+        lines = text.splitlines()[1:]
+        text = "\n".join(line for line in lines if not line.startswith("Check the documentation"))
+    return _first_sentence(text)
+
+
+def state_dict_mismatch(saved: object, current: Mapping) -> str:
+    """One line saying how a checkpoint's model weights (`saved`) differ from a model's
+    (`current`, its state_dict()): the first parameter whose shape differs (checkpoint vs this
+    model), else parameters one has and the other lacks; '' when nothing differs.
+
+    For `TrainingError(f"... does not fit this architecture ({...})")` on a failed
+    load_state_dict: torch's own message is a header line and a list of every key.
+    """
+    if not isinstance(saved, Mapping):
+        return "the checkpoint holds no model weights"
+    parts = []
+    shapes = [(key, tuple(getattr(saved[key], "shape", ())), tuple(value.shape))
+              for key, value in current.items()
+              if key in saved and hasattr(value, "shape")
+              and tuple(getattr(saved[key], "shape", ())) != tuple(value.shape)]
+    if shapes:
+        key, theirs, ours = shapes[0]
+        parts.append(f"{key} is {_shape(theirs)} in the checkpoint but {_shape(ours)} in this "
+                     f"model{_more(len(shapes))}")
+    missing = [key for key in current if key not in saved]
+    unexpected = [key for key in saved if key not in current]
+    if missing:
+        parts.append(f"the checkpoint lacks {missing[0]}{_more(len(missing))}")
+    if unexpected:
+        parts.append(f"this model has no {unexpected[0]}{_more(len(unexpected))}")
+    return "; ".join(parts)
+
+
+def _shape(shape: tuple) -> str:
+    return "[" + ", ".join(str(int(n)) for n in shape) + "]"
+
+
+def _more(count: int) -> str:
+    return f" (and {count - 1} more)" if count > 1 else ""
+
+
+def mismatch_reason(saved: object, model, exc: BaseException | None = None) -> str:
+    """What makes checkpoint weights `saved` not fit `model`, in one line (see
+    state_dict_mismatch); from `exc` (a load_state_dict error) only when the weights agree."""
+    described = state_dict_mismatch(saved, model.state_dict())
+    if described or exc is None:
+        return described or "its weights do not load into this model"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = next((line for line in lines if not line.endswith(":")), "")
+    return _first_sentence(detail, 160) or f"its weights do not load ({type(exc).__name__})"
