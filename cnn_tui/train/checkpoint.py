@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +59,13 @@ def set_rng_state(state: dict) -> None:
                              n["has_gauss"], n["cached"]))
 
 
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
 def save(path: Path, state: dict) -> None:
     """Write `state` to `path` atomically; TrainingError (nothing replaced) on any OS error."""
     import torch
@@ -73,6 +81,11 @@ def save(path: Path, state: dict) -> None:
         tmp = None
     except OSError as exc:
         raise TrainingError(f"cannot write checkpoint {path}: {exc.strerror or exc}") from None
+    except RuntimeError as exc:  # torch's zip writer reports a short write (a full disk) so
+        free = _free_bytes(path.parent)
+        why = ("no space left on the device" if free is not None and free < (1 << 20)
+               else str(exc).splitlines()[0][:120])
+        raise TrainingError(f"cannot write checkpoint {path}: {why}") from None
     finally:
         if tmp is not None:
             try:

@@ -271,7 +271,7 @@ class Trainer:
             self.model.load_state_dict(state["model"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise TrainingError(f"run {self.run_id}: its checkpoint does not fit this architecture "
-                                f"({str(exc).splitlines()[0][:160]})") from None
+                                f"({ckpt.mismatch_reason(state.get('model'), self.model, exc)})") from None
         self._restore_optimizer(state)
         self.schedule.load_state_dict(state.get("schedule", {}))
         self.history = [dict(h) for h in state.get("history", [])]
@@ -347,8 +347,11 @@ class Trainer:
         except TrainingError as exc:
             status, message = "failed", str(exc)
         except BaseException as exc:
-            store.finish(self.run_id, "failed", None,
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
+            try:
+                store.finish(self.run_id, "failed", None,
+                             f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
+            except CnnTuiError:
+                pass  # the store's own trouble (a full disk) must not hide what went wrong
             raise
         result = RunResult(self.run_id, status, self.dev.kind, self.dev.name,
                            epochs=list(self.history), model=self.model, message=message,
@@ -366,7 +369,14 @@ class Trainer:
             self._write_model()
             if opts.evaluate_test:
                 evaluation = self._evaluate_test(result)
-        store.finish(self.run_id, status, evaluation, message)
+        try:
+            store.finish(self.run_id, status, evaluation, message)
+        except CnnTuiError as err:
+            if status != "failed":
+                raise
+            # both said: why training stopped (a checkpoint that could not be written, say)
+            # and why the store could not record it; the checkpoint on disk stays resumable
+            raise TrainingError(f"{message}; the run store could not record it either: {err}") from None
         self.emit(RunEnd(self.run_id, status, message, result.best_val_acc, result.test_acc,
                          time.perf_counter() - t_run))
         return result
