@@ -72,6 +72,9 @@ async def test_rebinding_shows_the_new_key():
         app.set_keymap({"app.help": "f3"})
         await pilot.pause()
         assert "f3 help" in _plain(app).lower() and "F1/? Help" not in _plain(app)
+        app.set_keymap({"app.train": "ctrl+t"})  # a longer key in the screens group
+        await pilot.pause()
+        assert "1/3/4/^t Screens" in _plain(app)  # still one group, keys apart
 
 
 class _Small(App):

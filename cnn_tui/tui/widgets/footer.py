@@ -13,7 +13,6 @@ widget reads the bindings when it paints and repaints when they change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import groupby
 
 from rich.text import Text
 from textual import events
@@ -94,8 +93,14 @@ class KeyBar(Widget, can_focus=False):
                 by_action.setdefault(binding.action, (binding, enabled, node is app))
         items: list[tuple[list[Hint], str]] = []
         self._app_items: set[int] = set()  # indexes of the app's own hints (screens, help, quit)
-        for group, members in groupby(by_action.values(), lambda m: m[0].group):
-            members = list(members)
+        # one entry per binding group, where its first member stands (a rebound key moves its
+        # binding to the end of the bindings, away from the rest of its group)
+        grouped: dict[object, list] = {}
+        for n, member in enumerate(by_action.values()):
+            group = member[0].group
+            grouped.setdefault(n if group is None else id(group), []).append(member)
+        for members in grouped.values():
+            group = members[0][0].group
             if group is not None and len(members) > 1:
                 if all(m[2] for m in members):
                     self._app_items.add(len(items))
@@ -142,7 +147,12 @@ class KeyBar(Widget, can_focus=False):
                 hints, label = items[index]
                 if line.cell_len:
                     line.append(sep)
-                for hint in hints:
+                # a group's keys run together ("1234") while each is one character; a rebound
+                # longer one ("^t") would merge into its neighbours, so then they are split by "/"
+                joiner = "" if all(len(h.display) == 1 for h in hints) else "/"
+                for n, hint in enumerate(hints):
+                    if n and joiner:
+                        line.append(joiner, text_style)
                     put(line, hint)
                 if label:
                     line.append(" " + label, text_style)
