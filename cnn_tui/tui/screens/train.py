@@ -444,11 +444,13 @@ class TrainScreen(TrainingWorkerMixin, Screen):
             max(1, ev.seen // max(ev.step, 1))
         remaining = (total - done) * batch
         eta = remaining / self._ips if self._ips else None
-        text = (f"epoch {ev.epoch}/{epochs} · step {ev.step}/{ev.steps} · "
-                f"{ev.images_per_s:,.0f} img/s · ETA {fmt_duration(eta)} · lr {ev.lr:.3g} · "
-                f"loss {ev.loss:.4f} · acc {100 * ev.acc:.1f}%")
-        self.query_one("#train-progress", Static).update(progress_line(done, total, text),
-                                                        layout=False)  # one line: no layout
+        # what matters most first: a narrow pane (80 columns, settings shown) cuts the tail
+        text = (f"epoch {ev.epoch}/{epochs} · ETA {fmt_duration(eta)} · loss {ev.loss:.4f} · "
+                f"acc {100 * ev.acc:.1f}% · {ev.images_per_s:,.0f} img/s · "
+                f"step {ev.step}/{ev.steps} · lr {ev.lr:.3g}")
+        line = self.query_one("#train-progress", Static)
+        bar_width = 20 if line.size.width >= 80 else 8
+        line.update(progress_line(done, total, text, bar_width), layout=False)  # no layout
         self._charts_dirty = True
 
     def on_epoch_finished(self, message: M.EpochFinished) -> None:
