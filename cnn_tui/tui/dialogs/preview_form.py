@@ -46,7 +46,11 @@ def parse_value(p: Param, raw: Any) -> Any:
 
 
 def help_text(p: Param) -> str:
-    extra = " (empty: default)" if p.optional and p.kind not in (CHOICE, BOOL) else ""
+    """The line under a field: what it means and what it takes (a choice's values are in its
+    list already: left out, so the meaning fits one line of an 80-column form)."""
+    if p.kind == CHOICE:
+        return p.help
+    extra = " (empty: default)" if p.optional and p.kind != BOOL else ""
     return f"{p.help} [{p.range_text()}]{extra}"
 
 
