@@ -254,7 +254,7 @@ def test_cli_prints_one_line_and_exits_2_for_a_bad_file(tmp_path):
     assert len(lines) == 1 and str(bad) in lines[0] and "layers" in lines[0]
 
 
-def test_launch_sets_data_and_runs_dirs_for_the_engine(tmp_path, monkeypatch):
+def test_launch_sets_data_and_runs_dirs_for_the_engine(tmp_path, monkeypatch, mnist_root):
     from cnn_tui.tui import launch as launch_mod
 
     seen = {}
@@ -269,6 +269,17 @@ def test_launch_sets_data_and_runs_dirs_for_the_engine(tmp_path, monkeypatch):
     args = argparse.Namespace(source=None, no_mouse=True, theme=None,
                               data_dir=str(tmp_path / "d"), runs_dir=str(tmp_path / "r"))
     monkeypatch.setenv("CNN_TUI_DATA_DIR", "unset-after-this-test")  # launch writes os.environ
+    monkeypatch.setenv("CNN_TUI_DATA_DIR_STRICT", "unset-after-this-test")
     monkeypatch.setenv("CNN_TUI_RUNS_DIR", "unset-after-this-test")
     assert launch_mod.launch(args) == 0
     assert seen == {"data": tmp_path / "d", "runs": tmp_path / "r", "mouse": False}
+    # the app's --data-dir is the only place looked, as the command line's is: no fall back
+    # to the cache, and the error names it
+    from cnn_tui.data import find_mnist
+    from cnn_tui.errors import DataError
+
+    locations.cache_dir().mkdir(parents=True)
+    (locations.cache_dir() / "MNIST").symlink_to(mnist_root / "MNIST")  # a good cache copy
+    assert find_mnist(locations.cache_dir()) == locations.cache_dir()
+    with pytest.raises(DataError, match=r"MNIST not found in --data-dir .*[/\\]d"):
+        find_mnist()

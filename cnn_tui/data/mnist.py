@@ -100,6 +100,9 @@ def find_mnist(data_dir: str | Path | None = None) -> Path:
     copy); the environment variable falls through to the cache. Raises DataError naming every
     place looked and the command that fixes it.
     """
+    if data_dir is None or str(data_dir) == "":
+        if locations.data_dir_strict() and locations.data_dir_override() is not None:
+            data_dir = locations.data_dir_override()  # the app's --data-dir: only there too
     if data_dir is not None and str(data_dir) != "":
         root, why = _probe(Path(data_dir))
         if root is None:

@@ -37,6 +37,10 @@ def launch(args: Any) -> int:
         value = getattr(args, attr, None)
         if value:
             os.environ[env] = str(Path(value).expanduser().resolve())
+    if getattr(args, "data_dir", None):
+        from cnn_tui.locations import DATA_DIR_STRICT_ENV
+
+        os.environ[DATA_DIR_STRICT_ENV] = "1"  # only there, as `train --data-dir` looks
     arch, path = _source(getattr(args, "source", None))
     from cnn_tui.tui import themes
     from cnn_tui.tui.app import CnnTuiApp
