@@ -259,6 +259,7 @@ async def test_change_type_keeps_shared_settings_refuses_a_block_and_undoes():
         assert "Change layer 3 (MaxPool2D) to" in str(picker.compose_title())
         ids = [picker.query_one("#picker-options").get_option_at_index(i).id
                for i in range(picker.query_one("#picker-options").option_count)]
+        assert "type-maxpool2d" not in ids  # its own type is not offered
         picker.query_one("#picker-options").highlighted = ids.index("type-avgpool2d")
         await pilot.press("enter")
         assert isinstance(app.screen, BuildScreen)

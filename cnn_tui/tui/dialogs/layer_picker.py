@@ -31,11 +31,12 @@ class LayerPicker(OptionPicker):
     LayerPicker OptionList { height: 1fr; max-height: 100%; }
     """
 
-    def __init__(self, title: str, suggestions: Sequence = ()) -> None:
+    def __init__(self, title: str, suggestions: Sequence = (), exclude: str | None = None) -> None:
         super().__init__()
         self._title = title
         self._choices: dict[str, Choice] = {}
-        self._suggestions = list(suggestions)
+        self._exclude = exclude  # a type not offered (the layer's own, when changing its type)
+        self._suggestions = [s for s in suggestions if s.type != exclude]
 
     def compose_title(self) -> Text:
         return Text(self._title, style="bold")
@@ -57,6 +58,8 @@ class LayerPicker(OptionPicker):
         if options:
             options.append(None)
         for name, kind in LAYER_TYPES.items():
+            if name == self._exclude:
+                continue
             key = f"type-{name}"
             self._choices[key] = (name, {})
             prompt = Text()

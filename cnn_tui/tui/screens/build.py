@@ -283,7 +283,6 @@ class BuildScreen(Screen):
             return
         before = _title(layer.type)
         previous = None if row == 0 else row - 1
-        suggestions = [s for s in self._suggestions_at(previous) if s.type != layer.type]
 
         def chosen(choice) -> None:
             if choice is None:
@@ -292,7 +291,8 @@ class BuildScreen(Screen):
             self._try(lambda: edit.change_type(arch, row, type_name, params),
                       f"change {before} to {_title(type_name)}")
 
-        self.app.push_screen(LayerPicker(f"Change layer {row + 1} ({before}) to", suggestions),
+        self.app.push_screen(LayerPicker(f"Change layer {row + 1} ({before}) to",
+                                         self._suggestions_at(previous), exclude=layer.type),
                              chosen)
 
     def action_delete(self) -> None:
