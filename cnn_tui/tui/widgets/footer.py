@@ -54,7 +54,6 @@ class KeyBar(Widget, can_focus=False):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._spans: list[tuple[int, int, Hint]] = []
-        self._app_items: set[int] = set()
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -67,8 +66,9 @@ class KeyBar(Widget, can_focus=False):
             self.refresh()
 
     # -- what to show ---------------------------------------------------------------------
-    def hints(self) -> tuple[list[tuple[list[Hint], str]], Hint | None]:
-        """([(hints, group label or ""), ...], the palette hint or None)."""
+    def hints(self) -> tuple[list[tuple[list[Hint], str, bool]], Hint | None]:
+        """([(hints, group label or "", the app's own?), ...], the palette hint or None); the
+        app's own hints (screens, help, quit) give way last when the line is too narrow."""
         app = self.app
         active = self.screen.active_bindings
         by_action: dict[str, tuple] = {}
@@ -91,8 +91,7 @@ class KeyBar(Widget, can_focus=False):
         for node, binding, enabled, _tooltip in ranked:
             if binding.show:
                 by_action.setdefault(binding.action, (binding, enabled, node is app))
-        items: list[tuple[list[Hint], str]] = []
-        self._app_items: set[int] = set()  # indexes of the app's own hints (screens, help, quit)
+        items: list[tuple[list[Hint], str, bool]] = []
         # one entry per binding group, where its first member stands (a rebound key moves its
         # binding to the end of the bindings, away from the rest of its group)
         grouped: dict[object, list] = {}
@@ -102,15 +101,11 @@ class KeyBar(Widget, can_focus=False):
         for members in grouped.values():
             group = members[0][0].group
             if group is not None and len(members) > 1:
-                if all(m[2] for m in members):
-                    self._app_items.add(len(items))
                 items.append(([Hint(b.key, app.get_key_display(b), "", e) for b, e, _ in members],
-                              group.description))
+                              group.description, all(m[2] for m in members)))
             else:
-                for b, e, of_app in members:
-                    if of_app:
-                        self._app_items.add(len(items))
-                    items.append(([Hint(b.key, app.get_key_display(b), b.description, e)], ""))
+                items += [([Hint(b.key, app.get_key_display(b), b.description, e)], "", of_app)
+                          for b, e, of_app in members]
         palette = None
         if app.ENABLE_COMMAND_PALETTE:
             found = active.get(app.COMMAND_PALETTE_BINDING)
@@ -137,14 +132,14 @@ class KeyBar(Widget, can_focus=False):
             spans.append((start, line.cell_len, hint))
 
         right_width = (Text(palette.display + palette.description).cell_len + 3) if palette else 0
-        app_items = self._app_items
+        app_items = {n for n, item in enumerate(items) if item[2]}
         shown = list(range(len(items)))
 
         def draw(sep: str) -> Text:
             spans.clear()
             line = Text(no_wrap=True, overflow="crop", end="")
             for index in shown:
-                hints, label = items[index]
+                hints, label, _ = items[index]
                 if line.cell_len:
                     line.append(sep)
                 # a group's keys run together ("1234") while each is one character; a rebound
