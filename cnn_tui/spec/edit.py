@@ -179,6 +179,8 @@ def replace(arch: Architecture, row: int, layer: Layer) -> Edit:
 # settings that mean the same in any layer that has them; the others (a stride, a padding) move
 # over only between layers of one kind (MaxPool2D and AvgPool2D): a conv's stride 1 is no pool's
 _MEANS_THE_SAME = frozenset({"activation", "lr_mult"})
+BLOCK_KEEPS_TYPE = ("a residual block keeps its type: delete it (u undoes) or change the layers "
+                    "inside it")
 
 
 def change_type(arch: Architecture, row: int, type_name: str,
@@ -198,8 +200,7 @@ def change_type(arch: Architecture, row: int, type_name: str,
     if old.type == type_name:
         return Edit(arch, row)
     if old.type == "residual":
-        raise SpecError(f"layer {row + 1}", "a residual block keeps its type: delete it (u "
-                                            "undoes) or change the layers inside it")
+        raise SpecError(f"layer {row + 1}", BLOCK_KEEPS_TYPE)
     if type_name == "residual":
         return replace(arch, row, Layer.make("residual", layers=[old.copy()]))
     kind = LAYER_TYPES[type_name]

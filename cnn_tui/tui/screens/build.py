@@ -278,8 +278,7 @@ class BuildScreen(Screen):
             return
         arch, row, layer = at
         if layer.type == "residual":
-            self.notify("a residual block keeps its type: delete it (u undoes) or change the "
-                        "layers inside it", severity="warning")
+            self.notify(edit.BLOCK_KEEPS_TYPE, severity="warning")  # before a picker opens
             return
         before = _title(layer.type)
         previous = None if row == 0 else row - 1
