@@ -40,33 +40,45 @@ def build(arch):
     return build_model(load_architecture(arch))
 
 
+RUN_OPTIONS = ("data_dir", "runs_dir", "limit_train", "limit_test", "device", "resume", "name",
+               "tags", "progress_every", "grad_norms_every", "compile", "mistakes", "evaluate_test")
+
+
 def train(arch_or_source, callbacks: Iterable[Callable] = (), control=None, **overrides):
     """Train and record a run; returns a `cnn_tui.train.loop.RunResult`.
 
     `overrides` are training settings (epochs, batch_size, learning_rate, optimizer, schedule,
     augment, seed, ...; they win over the file's) or run options (data_dir, runs_dir,
-    limit_train, limit_test, device, resume, name, progress_every, compile). `callbacks` receive
-    the events of `cnn_tui.train.events`; `control` is a `cnn_tui.train.control.Control`.
-    Pass `arch_or_source=None` with `resume=RUN_ID` to continue a run.
+    limit_train, limit_test, device, resume, name, tags, progress_every, compile).
+    `callbacks` are `cnn_tui.train.callbacks.Callback` objects (typed hooks) or plain functions
+    that receive every event of `cnn_tui.train.events`; `control` is a
+    `cnn_tui.train.control.Control`. Pass `arch_or_source=None` with `resume=RUN_ID` to continue
+    a run. The run is recorded exactly as `cnn-tui train` records it.
     """
+    from cnn_tui.session.settings import Settings
+    from cnn_tui.session.training import train_run
     from cnn_tui.spec.training import TRAINING_PARAMS
     from cnn_tui.train.loop import RunOptions
-    from cnn_tui.train.loop import train as run_training
     option_names = {f.name for f in fields(RunOptions)}
-    options, config = {}, {}
+    options, config, run = {}, {}, {}
     for key, value in overrides.items():
-        if key in option_names:
+        if key in ("runs_dir", "resume", "name", "tags"):
+            run[key] = value
+        elif key in option_names and key in RUN_OPTIONS:
             options[key] = value
         elif TRAINING_PARAMS.get(key) is not None:
             config[key] = value
         else:
             raise TrainingError(f"unknown setting {key!r} (training settings: "
                                 f"{', '.join(TRAINING_PARAMS.names())}; run options: "
-                                f"{', '.join(sorted(option_names))})")
+                                f"{', '.join(sorted(RUN_OPTIONS))})")
     if "device" in config:  # the device is both: the option wins, the config records it
         options.setdefault("device", config["device"])
+    settings = Settings.from_env(data_dir=options.pop("data_dir", None),
+                                 runs_dir=run.pop("runs_dir", None))
     arch = None if arch_or_source is None else load_architecture(arch_or_source)
-    return run_training(arch, config, RunOptions(**options), callbacks, control)
+    return train_run(arch, config, settings=settings, options=RunOptions(**options),
+                     callbacks=callbacks, control=control, **run)
 
 
 def evaluate(model_or_run_id, data_dir=None, limit: int | None = None, device: str | None = None,

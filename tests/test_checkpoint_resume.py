@@ -20,7 +20,7 @@ from cnn_tui.runs.store import RunStore  # noqa: E402
 from cnn_tui.spec.templates import get_template  # noqa: E402
 from cnn_tui.train import checkpoint as ckpt  # noqa: E402
 from cnn_tui.train.control import Control  # noqa: E402
-from cnn_tui.train.loop import RunOptions, train  # noqa: E402
+from support import Opts as RunOptions, train  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

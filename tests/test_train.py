@@ -14,7 +14,9 @@ from cnn_tui.spec.model import Architecture  # noqa: E402
 from cnn_tui.spec.templates import get_template  # noqa: E402
 from cnn_tui.train import checkpoint as ckpt  # noqa: E402
 from cnn_tui.train.control import Control  # noqa: E402
-from cnn_tui.train.loop import RunOptions, train  # noqa: E402
+from cnn_tui.train.callbacks import Callback  # noqa: E402
+from cnn_tui.train.events import Stage  # noqa: E402
+from support import Opts as RunOptions, train  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +31,14 @@ def test_beginner_one_epoch_on_5000_images_reaches_90_percent(mnist_root, tmp_pa
     result = train(get_template("beginner"),
                    {"epochs": 1, "val_size": 500, "batch_size": 32, "learning_rate": 0.002},
                    RunOptions(data_dir=mnist_root, runs_dir=tmp_path / "runs", limit_train=5000,
-                              limit_test=1000, progress_every=40, grad_norms_every=40),
+                              limit_test=1000, progress_every=40, grad_norms_every=40,
+                              progress_seconds=1e9),  # events by step only: the steps are exact
                    callbacks=[events.append])
     assert result.status == "finished", result.message
     assert result.test_acc >= 0.90, result.test_acc
+    stages = [e.stage for e in events if isinstance(e, Stage)]
+    assert stages == ["import", "data", "model", "first_step"]  # what the app shows while starting
+    events = [e for e in events if not isinstance(e, Stage)]
     names = [type(e).__name__ for e in events]
     assert names[0] == "RunStart" and names[-1] == "RunEnd"
     assert names.index("EpochEnd") < names.index("EvalDone") < names.index("RunEnd")
@@ -190,23 +196,25 @@ def test_resume_with_another_optimizer_and_new_settings(mnist_root, tmp_path):
         if type(event).__name__ == "Log":
             logs.append(event.message)
 
-    from cnn_tui.train.loop import Trainer
-    trainer = Trainer(None, {"optimizer": "adam"}, RunOptions(resume=first.run_id, **opts),
-                      callbacks=[watch])
-    result = trainer.run()
+    result = train(None, {"optimizer": "adam"}, RunOptions(resume=first.run_id, **opts),
+                   callbacks=[watch])
     assert result.status == "finished"
     assert any("optimizer changed from sgd to adam" in m for m in logs)
     assert result.epochs[0]["seconds"] >= before > 0
     assert ckpt.load(RunStore(tmp_path).checkpoint_path(first.run_id))["optimizer_name"] == "adam"
 
-    again = Trainer(None, {"epochs": 2, "learning_rate": 0.02, "weight_decay": 0.001},
-                    RunOptions(resume=first.run_id, **opts),
-                    callbacks=[lambda e: lrs.append([g["weight_decay"] for g in
-                                                     again.optimizer.param_groups])
-                               if type(e).__name__ == "EpochEnd" else None])
-    result = again.run()
+    class Groups(Callback):
+        """The optimizer's parameter groups as the trainer has them at each epoch's end."""
+
+        def on_epoch_end(self, trainer, event):
+            lrs.append([g["weight_decay"] for g in trainer.optimizer.param_groups])
+            self.base_lrs = {g["base_lr"] for g in trainer.optimizer.param_groups}
+
+    groups = Groups()
+    result = train(None, {"epochs": 2, "learning_rate": 0.02, "weight_decay": 0.001},
+                   RunOptions(resume=first.run_id, **opts), callbacks=[groups])
     assert result.status == "finished" and [e["epoch"] for e in result.epochs] == [1, 2]
-    assert {g["base_lr"] for g in again.optimizer.param_groups} == {0.02}  # lr_mult 1 here
+    assert groups.base_lrs == {0.02}  # lr_mult 1 here
     assert lrs and set(lrs[-1]) == {0.001}
     recorded = RunStore(tmp_path).get(first.run_id).config  # what the run trained with now
     assert recorded["epochs"] == 2 and recorded["learning_rate"] == 0.02

@@ -127,25 +127,18 @@ def _history(args):
 def _runs_by_version(args, link: bool, epochs: bool = False) -> dict[str, list]:
     """Every run, grouped by the hash of the architecture it trained (newest run first).
 
-    With `link`, runs whose version the history lacks (trained from the command line) are
-    added to it as `run` versions; a history that cannot be written is only a missed
-    convenience, as on the Runs screen."""
-    from cnn_tui.runs.history import History, run_hash
+    With `link`, a store written by an older cnn-tui is first brought up to date (which keeps
+    the version of every run in the history); one that cannot be written is read as it is."""
+    from cnn_tui.runs.history import run_hash
     from cnn_tui.runs.store import RunStore
 
     store = RunStore(_root(args))
     try:
+        if link:
+            store.upgrade()
         records = store.list_runs(with_epochs=epochs)
     finally:
         store.close()
-    if link and records:
-        history = History(_root(args))
-        try:
-            history.link_runs(records)
-        except CnnTuiError:
-            pass
-        finally:
-            history.close()
     out: dict[str, list] = {}
     for record in records:
         digest = run_hash(record)

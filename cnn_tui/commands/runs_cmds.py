@@ -87,7 +87,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    record = _store(args).get(args.run_id)
+    record = _store(args).get(args.run_id, points=args.json)
     if args.json:
         print(json.dumps(record.to_dict(), indent=2))
         return 0
@@ -110,6 +110,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     if ev:
         print(f"\ntest accuracy {_pct(ev.get('test_acc'))}   loss {_num(ev.get('test_loss'))}   "
               f"macro F1 {ev.get('macro', {}).get('f1', 0):.4f}")
+    figures = []
+    if record.images_per_s:
+        figures.append(f"{record.images_per_s:,.0f} images/s")
+    if record.peak_memory_bytes:
+        figures.append(f"peak memory {record.peak_memory_bytes / 2**20:,.0f} MiB")
+    if figures:
+        print("measured  " + ", ".join(figures))
+    for item in record.diagnosis:
+        print(f"diagnosis ({item.get('severity')}): {item.get('message')}; try {item.get('advice')}")
     return 0
 
 

@@ -4,9 +4,14 @@ FILE is an architecture file, a share code or `template:NAME`; `--resume RUN` al
 run with the architecture stored in it. Flags override the file's `training` values; a batch
 size set by neither the file nor `--batch-size` is chosen for the device (see train/device.py).
 
-Ctrl-C once: finish the current step, save a checkpoint, exit 130 (status "stopped";
-`--resume RUN` continues). Twice: stop at once (the last epoch checkpoint stays).
-Exit codes: 0 finished, 1 failed (NaN, out of memory at batch 1, ...), 2 bad input, 130 stopped.
+Ctrl-C (SIGINT) or SIGTERM (`kill`, `timeout`, systemd and container stops) once: finish the
+current step, save a checkpoint, record the run as "stopped" (`--resume RUN` continues) and exit
+130 (SIGINT) or 143 (SIGTERM). Twice: stop at once (the last epoch checkpoint stays).
+Exit codes: 0 finished, 1 failed (NaN, divergence, out of memory at batch 1, ...), 2 bad input,
+130 / 143 stopped.
+
+The run is trained and recorded by `cnn_tui.session.training.train_run`, as every other run is;
+this module adds the command line and the printing (callbacks).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 
 from cnn_tui.errors import CnnTuiError, TrainingError
+from cnn_tui.train.callbacks import Callback
 
 # flag -> training field (parsed and range-checked by the field's own Param)
 TRAINING_FLAGS = {
@@ -36,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "training values.")
     p.add_argument("source", nargs="?", metavar="FILE",
                    help="architecture file, share code or template:NAME (optional with --resume)")
-    p.add_argument("--epochs", metavar="N")
+    p.add_argument("--epochs", metavar="N", help="epochs to train (in all, for a resumed run)")
     p.add_argument("--batch-size", metavar="B", help="images per step (default: the file's, "
                    "else one suited to the device)")
     p.add_argument("--lr", metavar="X", help="learning rate")
@@ -65,11 +72,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="a name for the run")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     p.add_argument("--progress-every", type=int, default=None, metavar="STEPS",
-                   help="steps between progress updates (default 50)")
+                   help="steps between progress updates (default 10 on the CPU, 50 on CUDA; "
+                        "at least every 0.5 s however slow a step is)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.add_argument("--detach", action="store_true",
                    help="train in a background process that outlives this terminal (the app "
                         "attaches to it: Train screen, a); prints the run id and log file")
+    # the app's training processes: the id it allocated, the file the architecture came from
+    # (its version history), stage lines for the app to show while the run starts
+    p.add_argument("--run-id", help=argparse.SUPPRESS)
+    p.add_argument("--source-path", help=argparse.SUPPRESS)
+    p.add_argument("--stages", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_train)
 
 
@@ -89,123 +102,199 @@ def _fmt(value, spec=".4f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-class PlainPrinter:
-    """One line per epoch (and the run's start and end), for pipes, logs and CI."""
+def _line(event) -> str | None:
+    """The plain line for an event, or None for events that are not printed as lines."""
+    from cnn_tui.train import events as E
+    if isinstance(event, E.RunStart):
+        sizes = f"{event.train_size:,} train / {event.val_size:,} val / {event.test_size:,} test images"
+        limits = [f"{k.split('_')[1]} subset of {event.config[k]:,}" for k in ("limit_train", "limit_test")
+                  if event.config.get(k)]
+        return (f"run {event.run_id} on {event.device} ({event.device_name}): "
+                f"{event.params:,} parameters, {sizes}"
+                f"{' (' + ', '.join(limits) + ')' if limits else ''}, batch {event.batch_size}, "
+                f"epochs {event.start_epoch + 1}-{event.epochs}")
+    if isinstance(event, E.EpochEnd):
+        return (f"epoch {event.epoch}/{event.epochs}  loss {event.train_loss:.4f}  "
+                f"acc {event.train_acc:.4f}  val_loss {_fmt(event.val_loss)}  "
+                f"val_acc {_fmt(event.val_acc)}  lr {event.lr:.3g}  {event.seconds:.1f}s  "
+                f"{event.images_per_s:,.0f} img/s{'  *' if event.best else ''}")
+    if isinstance(event, E.EvalDone):
+        return f"test  loss {event.test_loss:.4f}  acc {event.test_acc:.4f}"
+    if isinstance(event, E.Diagnosis):
+        return f"diagnosis ({event.severity}): {event.message}; try {event.advice}"
+    if isinstance(event, E.Log) and event.level != "error":  # errors end the run: said at the end
+        return f"{event.level}: {event.message}"
+    return None
 
-    def __init__(self, stream) -> None:
+
+class PlainPrinter(Callback):
+    """One line per epoch (and the run's start, diagnosis and end), for pipes, logs and CI;
+    `stages`: also a line for each start-up stage (the app reads them from a run's log)."""
+
+    def __init__(self, stream, stages: bool = False) -> None:
         self.stream = stream
+        self.stages = stages
 
-    @staticmethod
-    def format(event) -> str | None:
-        name = type(event).__name__
-        if name == "RunStart":
-            return (f"run {event.run_id} on {event.device} ({event.device_name}): "
-                    f"{event.params:,} parameters, {event.train_size:,} train / {event.val_size:,} "
-                    f"val / {event.test_size:,} test images, batch {event.batch_size}, "
-                    f"epochs {event.start_epoch + 1}-{event.epochs}")
-        if name == "EpochEnd":
-            return (f"epoch {event.epoch}/{event.epochs}  loss {event.train_loss:.4f}  "
-                    f"acc {event.train_acc:.4f}  val_loss {_fmt(event.val_loss)}  "
-                    f"val_acc {_fmt(event.val_acc)}  lr {event.lr:.3g}  {event.seconds:.1f}s  "
-                    f"{event.images_per_s:,.0f} img/s{'  *' if event.best else ''}")
-        if name == "EvalDone":
-            return f"test  loss {event.test_loss:.4f}  acc {event.test_acc:.4f}"
-        if name == "Log" and event.level != "error":  # errors end the run: said once, at the end
-            return f"{event.level}: {event.message}"
-        return None
-
-    def __call__(self, event) -> None:
-        line = self.format(event)
+    def _print(self, event) -> None:
+        line = _line(event)
         if line:
             print(line, file=self.stream, flush=True)
 
+    def on_stage(self, trainer, event) -> None:
+        if self.stages:
+            print(f"stage: {event.message}", file=self.stream, flush=True)
 
-class RichPrinter:
-    """A rich progress bar for the current epoch; the epoch lines are printed above it."""
+    on_run_start = on_epoch_end = on_eval = on_diagnosis = on_log = \
+        lambda self, trainer, event: self._print(event)
+
+
+class RichPrinter(Callback):
+    """On a terminal: the start-up stage, then a progress bar for the current epoch with the
+    run's ETA, refreshed twice a second whatever the pace of the steps; lines above it."""
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
-        self.console = Console()
-        self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        self.console = Console(highlight=False)
+        self.progress = Progress(TextColumn("{task.fields[what]}"), BarColumn(),
                                  MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                                 TimeElapsedColumn(), console=self.console, transient=True)
+                                 TimeElapsedColumn(), console=self.console, transient=True,
+                                 refresh_per_second=2)
         self.task = None
+        self.start = None  # RunStart
+        self.rate: float | None = None  # seconds per step, smoothed
+        self._last: tuple[int, float] | None = None  # (step, time) of the last progress event
 
-    def __call__(self, event) -> None:
-        if type(event).__name__ == "BatchEnd":
-            info = f"loss {event.loss:.4f}  acc {event.acc:.3f}  {event.images_per_s:,.0f} img/s"
-            if self.task is None:
-                self.progress.start()
-                self.task = self.progress.add_task("train", total=event.steps, epoch=event.epoch,
-                                                   info=info)
-            self.progress.update(self.task, completed=event.step, total=event.steps,
-                                 epoch=event.epoch, info=info)
-            return
-        line = PlainPrinter.format(event)
-        if line and self.task is not None and type(event).__name__ != "Log":
+    def _bar(self, what: str, total, done: int, info: str) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("run", total=total, what=what, info=info)
+        self.progress.update(self.task, completed=done, total=total, what=what, info=info)
+
+    def _clear(self) -> None:
+        if self.task is not None:
             self.progress.remove_task(self.task)
             self.progress.stop()
             self.task = None
+
+    def _print(self, event) -> None:
+        line = _line(event)
         if line:
-            self.console.print(line, highlight=False, markup=False)
+            self.console.print(line, markup=False)
+
+    def on_stage(self, trainer, event) -> None:
+        self._bar(event.message, None, 0, "")
+
+    def on_run_start(self, trainer, event) -> None:
+        self._clear()
+        self.start = event
+        self._print(event)
+
+    def on_batch_end(self, trainer, event) -> None:
+        import time
+        now = time.monotonic()
+        if self._last is not None:
+            last_step, last_time = self._last
+            if event.step > last_step:
+                per_step = (now - last_time) / (event.step - last_step)
+                self.rate = per_step if self.rate is None else 0.7 * self.rate + 0.3 * per_step
+        self._last = (event.step if event.step < event.steps else 0, now)
+        eta = ""
+        if self.rate is not None and self.start is not None:
+            left = (self.start.epochs - event.epoch) * event.steps + (event.steps - event.step)
+            eta = f"  ETA {_duration(left * self.rate)}"
+        info = (f"loss {event.loss:.4f}  acc {event.acc:.3f}  {event.images_per_s:,.0f} img/s{eta}")
+        epochs = self.start.epochs if self.start is not None else event.epoch
+        self._bar(f"epoch {event.epoch}/{epochs}", event.steps, event.step, info)
+
+    def on_epoch_end(self, trainer, event) -> None:
+        self._clear()
+        self._print(event)
+
+    def on_log(self, trainer, event) -> None:
+        self._print(event)
+
+    on_eval = on_diagnosis = on_epoch_end
 
     def close(self) -> None:
-        if self.task is not None:
-            self.progress.stop()
-            self.task = None
+        self._clear()
 
 
-def _install_sigint(control):
-    """First Ctrl-C: stop cleanly (save, exit 130). Second: the default KeyboardInterrupt."""
-    def handler(signum, frame):
-        if control.stop_requested:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class StopSignals:
+    """SIGINT and SIGTERM once: stop cleanly (finish the step, save, record "stopped"); the
+    second time: at once. `code` is the exit status a stop by signal asks for (130 / 143)."""
+
+    def __init__(self, control) -> None:
+        self.control = control
+        self.code: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handler(self, signum, frame) -> None:
+        if self.control.stop_requested:
+            self.restore()
             raise KeyboardInterrupt
-        print("\nstopping: finishing the step and saving a checkpoint (Ctrl-C again to abort)",
-              file=sys.stderr, flush=True)
-        control.stop()
-    try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread
-        return None
+        self.code = 128 + signum
+        name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        print(f"\nstopping ({name}): finishing the step and saving a checkpoint "
+              "(again to abort)", file=sys.stderr, flush=True)
+        self.control.stop()
+
+    def install(self) -> "StopSignals":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread: the caller handles stops
+                pass
+        return self
+
+    def restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
 
 
-def _detach(args: argparse.Namespace, arch) -> int:
-    """Check what can be checked here (architecture, MNIST), then hand the same command line,
-    minus --detach, to a child in its own session and report the run it records."""
-    import os
-
+def _detach(args: argparse.Namespace, arch, settings) -> int:
+    """Check what can be checked here (architecture, MNIST, the resumed run), then hand the same
+    command line, minus --detach, to a child in its own session and report the run it records."""
     from cnn_tui.data import find_mnist
-    from cnn_tui.runs import detached
+    from cnn_tui.session import process
     from cnn_tui.train.loop import check_architecture
 
     if arch is not None:
         check_architecture(arch)
     find_mnist(args.data_dir)
-    if args.runs_dir:
-        os.environ["CNN_TUI_RUNS_DIR"] = str(args.runs_dir)
     argv = [a for a in getattr(args, "argv", [])[1:] if a != "--detach"]
-    log = detached._paths()[1]
-    proc = detached.start(argv, log)
-    record = detached.wait_for_run(proc)
+    run_id = args.resume or None
+    if args.runs_dir is None:
+        argv += ["--runs-dir", str(settings.runs_dir)]
+    child = process.start_child(settings, argv, run_id=run_id)
+    record = child.wait_for_record()
     if record is None:
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-        raise TrainingError("the detached run did not start" + (f": {tail[0]}" if tail else "")
-                            + f" (log: {log})")
+        raise TrainingError("the detached run did not start" +
+                            (f": {child.last_line()}" if child.last_line() else "") +
+                            f" (log: {child.log})")
     if args.json:
-        print(json.dumps({"run_id": record.id, "pid": proc.pid, "log": str(log)}))
+        print(json.dumps({"run_id": record.id, "pid": child.pid, "log": str(child.log)}))
     else:
-        print(f"run {record.id} training in the background (pid {proc.pid}); log: {log}\n"
+        print(f"run {record.id} training in the background (pid {child.pid}); log: {child.log}\n"
               f"follow it: `cnn-tui` then 2 (Train) and a, or `cnn-tui runs show {record.id}`; "
-              f"stop it: `kill -INT {proc.pid}` (resumable with --resume {record.id})")
+              f"stop it: `kill {child.pid}` (resumable with --resume {record.id})")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from cnn_tui import api
+    from cnn_tui.session.settings import Settings
+    from cnn_tui.session.training import train_run
     from cnn_tui.train.control import Control
+    from cnn_tui.train.loop import RunOptions
 
     if args.source is None and not args.resume:
         raise CnnTuiError("train: give an architecture FILE (or template:NAME), or --resume RUN")
@@ -215,27 +304,30 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CnnTuiError(f"--{flag.replace('_', '-')}: must be at least 1, got {value}")
     arch = api.load_architecture(args.source) if args.source is not None else None
     overrides = _overrides(args)
+    settings = Settings.from_env(data_dir=args.data_dir, runs_dir=args.runs_dir)
     if args.detach:
-        return _detach(args, arch)
+        return _detach(args, arch, settings)
+    if args.stages or args.run_id:  # a training process of the app's: a dropped terminal is no stop
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if args.json:
-        printer = PlainPrinter(sys.stderr)
+        printer = PlainPrinter(sys.stderr, stages=args.stages)
     elif sys.stdout.isatty():
         printer = RichPrinter()
     else:
-        printer = PlainPrinter(sys.stdout)
-    options = {k: getattr(args, k) for k in ("data_dir", "runs_dir", "limit_train", "limit_test",
-                                             "device", "resume", "name") if getattr(args, k) is not None}
-    if args.compile:
-        options["compile"] = True
-    if args.progress_every:
-        options["progress_every"] = args.progress_every
+        printer = PlainPrinter(sys.stdout, stages=args.stages)
+    options = RunOptions(**{k: getattr(args, k) for k in ("limit_train", "limit_test", "device")
+                            if getattr(args, k) is not None})
+    options.compile = bool(args.compile)
+    options.progress_every = args.progress_every
     control = Control()
-    previous = _install_sigint(control)
+    signals = StopSignals(control).install()
+    source_path = args.source_path or (args.source if args.source and Path(args.source).is_file() else None)
     try:
-        result = api.train(arch, callbacks=[printer], control=control, **overrides, **options)
+        result = train_run(arch, overrides, settings=settings, options=options, resume=args.resume,
+                           name=args.name, run_id=args.run_id, source_path=source_path,
+                           callbacks=[printer], control=control)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        signals.restore()
         if isinstance(printer, RichPrinter):
             printer.close()
     if args.json:
@@ -246,13 +338,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         stream = sys.stdout
         if result.status == "finished":
-            speed = (f"{result.images_per_s:,.0f} images/s" if result.images_per_s else
-                     "no epoch was left to train (--epochs N trains further)")
             print(f"run {result.run_id} finished: test accuracy {_fmt(result.test_acc)}, "
-                  f"{speed} on {result.device}", file=stream)
+                  f"{result.images_per_s:,.0f} images/s on {result.device}", file=stream)
         elif result.status == "stopped":
             print(f"run {result.run_id} stopped: {result.message}", file=stream)
     if result.status == "failed":
         print(f"cnn-tui: error: run {result.run_id} failed: {result.message}", file=sys.stderr)
         return 1
-    return 130 if result.status == "stopped" else 0
+    if result.status == "stopped":
+        return signals.code or 130
+    return 0

@@ -57,6 +57,8 @@ def arch_hash(arch: Architecture) -> str:
 
 def run_hash(record: Any) -> str | None:
     """The version id of the architecture a run trained (None when its record is unreadable)."""
+    if getattr(record, "version", None):
+        return record.version
     try:
         return arch_hash(Architecture.from_dict(record.arch))
     except CnnTuiError:
@@ -162,29 +164,13 @@ class History:
         """
         if source not in SOURCES:
             raise RunStoreError(f"architecture history: unknown source {source!r}")
-        text = spec_io.dumps(arch)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         now = time.time() if when is None else when
-        shown = str(Path(path).expanduser().resolve()) if path is not None else None
-        params = _params(arch)
         with self._lock:
             conn = self._connect(create=True)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    known = conn.execute("SELECT hash FROM arch_versions WHERE hash=?",
-                                         (digest,)).fetchone()
-                    if known:
-                        conn.execute("UPDATE arch_versions SET last_seen=MAX(last_seen, ?), "
-                                     "path=COALESCE(path, ?) WHERE hash=?", (now, shown, digest))
-                    else:
-                        parent = self._guess_parent(conn, arch.name, shown) if guess_parent else None
-                        conn.execute(
-                            f"INSERT INTO arch_versions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                            (digest, arch.name, text, now, now, source, shown, parent,
-                             sum(1 for _ in arch.walk()), params))
-                    row = conn.execute(f"SELECT {_COLUMNS} FROM arch_versions WHERE hash=?",
-                                       (digest,)).fetchone()
+                    row = insert_version(conn, arch, source, path, now, guess_parent)
                     conn.execute("COMMIT")
                 except BaseException:
                     rollback(conn)  # never hides the error that got us here
@@ -192,30 +178,6 @@ class History:
             except sqlite3.Error as exc:
                 raise RunStoreError(f"architecture history {self.db}: {describe(exc)}") from None
         return _version(row)
-
-    @staticmethod
-    def _guess_parent(conn: sqlite3.Connection, name: str, path: str | None) -> str | None:
-        if path is not None:
-            row = conn.execute("SELECT hash FROM arch_versions WHERE path=? "
-                               "ORDER BY last_seen DESC LIMIT 1", (path,)).fetchone()
-            if row:
-                return row[0]
-        row = conn.execute("SELECT hash FROM arch_versions WHERE name=? "
-                           "ORDER BY last_seen DESC LIMIT 1", (name,)).fetchone()
-        return row[0] if row else None
-
-    def link_runs(self, records: Iterable[Any]) -> int:
-        """Keep the architecture of every run not yet in the history (runs trained from the
-        command line, or before the history existed); returns how many were added."""
-        added = 0
-        for record in records:
-            digest = run_hash(record)
-            if digest is None or self.get(digest, missing_ok=True) is not None:
-                continue
-            self.record(Architecture.from_dict(record.arch), "run", guess_parent=False,
-                        when=record.started or None)
-            added += 1
-        return added
 
     # ---------------------------------------------------------------- reading
     def get(self, digest: str, missing_ok: bool = False) -> Version | None:
@@ -271,6 +233,37 @@ class History:
         """The exact version a run trained, when the history has it."""
         digest = run_hash(record)
         return self.get(digest, missing_ok=True) if digest else None
+
+
+def insert_version(conn: sqlite3.Connection, arch: Architecture, source: str,
+                   path: Path | str | None, when: float, guess_parent: bool = True) -> tuple:
+    """Keep `arch` as a version inside the caller's transaction (or note that an existing one
+    was seen again at `when`); returns its row. The parent of a new version is the newest other
+    version saved to the same `path`, or, without a path, of the same name."""
+    text = spec_io.dumps(arch)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    shown = str(Path(path).expanduser().resolve()) if path is not None else None
+    known = conn.execute("SELECT hash FROM arch_versions WHERE hash=?", (digest,)).fetchone()
+    if known:
+        conn.execute("UPDATE arch_versions SET last_seen=MAX(last_seen, ?), "
+                     "path=COALESCE(path, ?) WHERE hash=?", (when, shown, digest))
+    else:
+        parent = _guess_parent(conn, arch.name, shown) if guess_parent else None
+        conn.execute(f"INSERT INTO arch_versions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     (digest, arch.name, text, when, when, source, shown, parent,
+                      sum(1 for _ in arch.walk()), _params(arch)))
+    return conn.execute(f"SELECT {_COLUMNS} FROM arch_versions WHERE hash=?", (digest,)).fetchone()
+
+
+def _guess_parent(conn: sqlite3.Connection, name: str, path: str | None) -> str | None:
+    if path is not None:
+        row = conn.execute("SELECT hash FROM arch_versions WHERE path=? "
+                           "ORDER BY last_seen DESC LIMIT 1", (path,)).fetchone()
+        if row:
+            return row[0]
+    row = conn.execute("SELECT hash FROM arch_versions WHERE name=? "
+                       "ORDER BY last_seen DESC LIMIT 1", (name,)).fetchone()
+    return row[0] if row else None
 
 
 def remember(arch: Architecture, source: str, path: Path | str | None = None,

@@ -1,7 +1,7 @@
 """The teaching rules: each a stable id, a severity and a one-line message at the row to fix.
 
 `RULES` is the catalogue (for help screens and docs). The shape rules are found while shapes are
-inferred (`spec.analysis`); `check_rules(analysis)` adds the rules about order and taste.
+inferred (`spec.inference`); `check_rules(analysis)` adds the rules about order and taste.
 Errors block training; warnings point at something that trains but probably not as meant;
 hints teach a convention.
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnn_tui.spec.analysis import (Analysis, Issue, LayerInfo, fused_activation, is_activation,
-                                   param)
+from cnn_tui.spec.inference import (Analysis, Issue, LayerInfo, fused_activation, is_activation,
+                                    param)
 
 DENSE_PARAM_LIMIT = 4_000_000
 HIGH_DROPOUT = 0.7

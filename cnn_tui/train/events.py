@@ -1,8 +1,11 @@
 """What the training loop tells the outside world: plain dataclasses, no UI knowledge.
 
-The loop calls each callback with one of these; the CLI prints them, the TUI turns them into
-Textual messages. Every field is a plain Python value (floats, ints, lists, dicts), so events can
-cross threads, be logged as JSON, or be compared in tests without touching torch.
+The loop hands each event to its callbacks (`cnn_tui.train.callbacks`), which receive it in the
+hook of its type (`on_epoch_end` for an `EpochEnd`, ...); the recorder stores them, the CLI
+prints them, the app draws them, and a run followed from the store is read back as the same
+events (`cnn_tui.runs.follow`). Every field is a plain Python value (floats, ints, lists, dicts),
+so events can cross threads and processes, be logged as JSON, or be compared in tests without
+touching torch.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ class RunStart(Event):
     epochs: int
     start_epoch: int  # 0 for a new run; the epochs already done when resuming
     batch_size: int = 0
+    steps: int = 0  # steps per epoch
+    config: dict = field(default_factory=dict)  # the settings the run trains with
+    name: str | None = None
+    arch_name: str = ""
 
 
 @dataclass
@@ -99,11 +106,45 @@ class GradNorms(Event):
 
 @dataclass
 class DeviceStats(Event):
-    """CUDA memory in bytes (current allocation and peak since the run started)."""
+    """Memory in bytes: on CUDA the allocator's current and peak allocation since the run
+    started; on the CPU (and MPS) the process's resident set now and at its peak."""
 
     memory_current: int
     memory_peak: int
 
 
-__all__ = ["BatchEnd", "DeviceStats", "EpochEnd", "EvalDone", "Event", "GradNorms", "Log",
-           "RunEnd", "RunStart"]
+@dataclass
+class Stage(Event):
+    """Where a run is before its first step (loading MNIST, building the model, ...)."""
+
+    stage: str  # import, data, model, first_step
+    message: str
+
+
+@dataclass
+class Diagnosis(Event):
+    """What the run's own measurements say: divergence, overfitting, underfitting, vanishing or
+    exploding gradients. `severity` error stops the run; warning and hint are said and kept."""
+
+    kind: str  # diverged, overfitting, underfitting, vanishing_gradients, exploding_gradients
+    severity: str  # error, warning, hint
+    epoch: int
+    message: str  # what was seen, with the figures
+    advice: str  # what to try
+
+
+EVENT_TYPES = {cls.__name__: cls for cls in (RunStart, BatchEnd, EpochEnd, EvalDone, RunEnd, Log,
+                                             GradNorms, DeviceStats, Stage, Diagnosis)}
+
+
+def from_dict(data: dict) -> Event:
+    """The event `Event.to_dict` gave (`{"event": "EpochEnd", ...}`); ValueError when unknown."""
+    data = dict(data)
+    cls = EVENT_TYPES.get(str(data.pop("event", "")))
+    if cls is None:
+        raise ValueError(f"unknown event {data!r:.80}")
+    return cls(**data)
+
+
+__all__ = ["BatchEnd", "DeviceStats", "Diagnosis", "EVENT_TYPES", "EpochEnd", "EvalDone", "Event",
+           "GradNorms", "Log", "RunEnd", "RunStart", "Stage", "from_dict"]

@@ -1,4 +1,4 @@
-"""The Trainer: spec + config -> a trained model, a run in the store, and a stream of events.
+"""The Trainer: spec + config -> a trained model and a stream of events. It only trains.
 
 The loop is built for throughput:
 - the data sits on the device (cnn_tui.data.device); a batch is `images[perm[i:i+B]]`;
@@ -9,9 +9,11 @@ The loop is built for throughput:
   before a monotone activation, a channels_last gradient out of flatten, a cheaper dropout
   mask on the CPU): the same outputs and gradients, measured 1.3x faster on a 2-core CPU.
 
-It knows nothing of any UI: it calls `callbacks` with the dataclasses of `events.py` and polls a
-`Control` between steps. After every epoch it writes a checkpoint atomically; a run stopped
-mid-epoch saves its position (step and the epoch's permutation) so resuming continues there.
+It knows nothing of stores, files or screens: everything else is a callback
+(`cnn_tui.train.callbacks`): recording the run (`cnn_tui.runs.recorder`), checkpoints
+(`checkpointing`), early stopping, the run's diagnosis, printing. It polls a `Control` between
+steps (pause, resume, stop); a run stopped mid-epoch keeps its position (`stopped_at`: step,
+the epoch's permutation, the partial sums) for the checkpoint callback to save.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from cnn_tui.errors import CnnTuiError, TrainingError
+from cnn_tui.errors import TrainingError
 from cnn_tui.train import checkpoint as ckpt
+from cnn_tui.train.callbacks import Outcome, as_callbacks, dispatch
 from cnn_tui.train.control import Control
 from cnn_tui.train.events import (BatchEnd, DeviceStats, EpochEnd, EvalDone, GradNorms, Log,
-                                  RunEnd, RunStart)
+                                  RunEnd, RunStart, Stage)
 
 CHECKPOINT_FORMAT = "cnn-tui/checkpoint"
 
@@ -34,13 +37,11 @@ CHECKPOINT_FORMAT = "cnn-tui/checkpoint"
 @dataclass
 class RunOptions:
     data_dir: Any = None
-    runs_dir: Any = None
     limit_train: int | None = None  # train on this many images (after the validation split)
     limit_test: int | None = None  # evaluate on the first this many test images
     device: str | None = None  # overrides the config's device
-    resume: str | None = None  # run id (or unique prefix) to continue
-    name: str | None = None
-    progress_every: int = 50  # steps between BatchEnd events (each costs one device sync)
+    progress_every: int | None = None  # steps between BatchEnd events (None: 10, 50 on CUDA)
+    progress_seconds: float = 0.5  # ... and at least this often, however slow a step is
     grad_norms_every: int = 50  # steps between GradNorms events (0: never)
     compile: bool = False  # torch.compile the model (helps on GPU; not on CPU)
     mistakes: int = 32  # how many most-confident mistakes the evaluation keeps
@@ -49,7 +50,7 @@ class RunOptions:
 
 @dataclass
 class RunResult:
-    run_id: str
+    run_id: str | None
     status: str  # finished, stopped, failed
     device: str
     device_name: str = ""
@@ -67,12 +68,26 @@ class RunResult:
     best_val_acc: float | None = None
     train_seconds: float = 0.0
     config: dict = field(default_factory=dict)
+    peak_memory_bytes: int | None = None
+    diagnosis: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         keys = ("run_id", "status", "message", "device", "device_name", "epochs", "test_acc",
                 "test_loss", "images_per_s", "train_seconds", "best_val_acc", "confusion_matrix",
-                "per_class", "macro", "weighted", "mistakes", "config")
+                "per_class", "macro", "weighted", "mistakes", "config", "peak_memory_bytes",
+                "diagnosis")
         return {k: getattr(self, k) for k in keys}
+
+
+@dataclass
+class ResumeState:
+    """A stopped or killed run to continue: its id, its last checkpoint (None when it was
+    killed before its first one was written: it restarts from epoch 1), and the optimizer its
+    checkpoint was made with."""
+
+    run_id: str
+    checkpoint: dict | None
+    saved_optimizer: str | None = None
 
 
 class _NonFinite(Exception):
@@ -130,7 +145,7 @@ def check_options(options: RunOptions) -> None:
     one image, limit_test=0 report 100% on one), before any run is recorded."""
     for name, least in _COUNT_OPTIONS.items():
         value = getattr(options, name)
-        if value is None and name.startswith("limit_"):
+        if value is None and (name.startswith("limit_") or name == "progress_every"):
             continue
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value)
@@ -139,61 +154,90 @@ def check_options(options: RunOptions) -> None:
         setattr(options, name, value)
 
 
+def default_progress_every(device_kind: str) -> int:
+    """Steps between progress events: 10 on the CPU (a sync there costs nothing), 50 on a GPU
+    doing hundreds of steps a second (each event costs one device sync)."""
+    return 50 if device_kind == "cuda" else 10
+
+
+def memory_now(device) -> tuple[int | None, int | None]:
+    """(current, peak) bytes: CUDA's allocator on CUDA; the process's resident set elsewhere."""
+    import torch
+    if device.kind == "cuda":
+        return (int(torch.cuda.memory_allocated(device.torch_device)),
+                int(torch.cuda.max_memory_allocated(device.torch_device)))
+    current = peak = None
+    try:
+        import os
+        with open("/proc/self/statm") as fh:
+            current = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+        import sys
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = int(rss if sys.platform == "darwin" else rss * 1024)
+    except (ImportError, OSError):
+        pass
+    return current, peak
+
+
 class Trainer:
+    """`Trainer(arch, config, options, callbacks, control, resume).run()` -> RunResult.
+
+    `config` overrides the file's training values; `resume` (a ResumeState) continues a run
+    from its checkpoint. Attributes the callbacks use: `run_id` (set by the recorder in
+    `on_setup`), `name`, `arch`, `config`, `options`, `model`, `optimizer`, `schedule`, `dev`, `data`,
+    `history` (epoch rows), `best`, `params`, `stopped_at` (a mid-epoch stop's position) and
+    `restore_point` (a function giving the latest checkpoint, for an out-of-memory retry).
+    """
+
     def __init__(self, arch=None, config: dict | None = None, options: RunOptions | None = None,
-                 callbacks: Iterable[Callable] = (), control: Control | None = None) -> None:
+                 callbacks: Iterable[Any] = (), control: Control | None = None,
+                 resume: ResumeState | None = None, run_id: str | None = None,
+                 name: str | None = None) -> None:
         self.arch = arch
         self.overrides = dict(config or {})
         self.options = options or RunOptions()
         check_options(self.options)
-        self.callbacks = list(callbacks)
+        self.callbacks = as_callbacks(callbacks)
         self.control = control or Control()
-        self.run_id: str | None = None
+        self.resume = resume
+        self.run_id = resume.run_id if resume is not None else run_id
+        self.name = name
+        self.history: list[dict] = []
+        self.best = {"metric": None, "epoch": 0, "bad_epochs": 0, "val_acc": None}
+        self.stopped_at: dict | None = None
+        self.restore_point: Callable[[], dict] | None = None
+        self.end_request: Outcome | None = None
+        self.start_epoch = self.start_step = 0
+        self.train_seconds, self.train_images = 0.0, 0
+        self.evaluation: dict | None = None
 
     # ------------------------------------------------------------------ events
     def emit(self, event) -> None:
-        for cb in self.callbacks:
-            cb(event)
+        dispatch(self.callbacks, self, event)
 
     def log(self, level: str, message: str) -> None:
         self.emit(Log(level, message))
 
-    # ------------------------------------------------------------------ setup
-    def _open_store(self):
-        from cnn_tui.runs.store import RunStore
-        store = RunStore(self.options.runs_dir)
-        try:
-            store.ensure_writable()
-        except CnnTuiError as exc:
-            raise TrainingError(str(exc)) from None
-        return store
+    def stage(self, stage: str, message: str) -> None:
+        self.emit(Stage(stage, message))
 
-    def _prepare(self):
+    def end_training(self, status: str, message: str) -> None:
+        """Called by a callback (early stopping, diagnosis, pruning): training ends after the
+        current epoch with `status` (finished or failed) and `message`."""
+        self.end_request = Outcome(status, message)
+
+    # ------------------------------------------------------------------ setup
+    def prepare(self) -> None:
+        """Device, config, data, model, optimizer; TrainingError/DataError before anything is
+        recorded when something is wrong."""
+        self.stage("import", "importing torch…")
         import torch
-        from cnn_tui.spec.model import Architecture
         from cnn_tui.train.device import configure, resolve_device
 
-        self.store = store = self._open_store()
-        self.resume_state = None
-        self._saved_optimizer = None  # the optimizer a resumed run's checkpoint was made with
-        if self.options.resume:
-            record = store.get(self.options.resume)
-            self.run_id = record.id
-            self._saved_optimizer = record.config.get("optimizer")
-            if self.arch is None:
-                self.arch = Architecture.from_dict(record.arch)
-            stored = dict(record.config)
-            stored.update({k: v for k, v in self.overrides.items() if v is not None})
-            self.overrides = {k: v for k, v in stored.items() if k in self.arch.training_config()}
-            path = store.checkpoint_path(record.id)
-            if not path.is_file():
-                raise TrainingError(f"run {record.id} has no checkpoint to resume from ({path})")
-            self.resume_state = ckpt.load(path)
-            # the same data as before: a subset run resumes on the same subset
-            saved = self.resume_state.get("options") or {}
-            for key in ("limit_train", "limit_test"):
-                if getattr(self.options, key) is None and saved.get(key) is not None:
-                    setattr(self.options, key, int(saved[key]))
         if self.arch is None:
             raise TrainingError("nothing to train: give an architecture or a run to resume")
         check_architecture(self.arch)
@@ -202,10 +246,15 @@ class Trainer:
         self.dev = resolve_device(requested)
         configure(self.dev)
         self.config = effective_config(self.arch, self.overrides, self.dev.kind)
-        if self.resume_state is not None:
-            self.config["batch_size"] = int(self.resume_state.get("batch_size",
-                                                                  self.config["batch_size"]))
+        state = self.resume.checkpoint if self.resume is not None else None
+        if state is not None:
+            if state.get("format") != CHECKPOINT_FORMAT:
+                raise TrainingError(f"run {self.run_id}: not a cnn-tui checkpoint")
+            self.config["batch_size"] = int(state.get("batch_size", self.config["batch_size"]))
+        if self.options.progress_every is None:
+            self.options.progress_every = default_progress_every(self.dev.kind)
 
+        self.stage("data", "loading MNIST…")
         from cnn_tui.data import load_arrays
         from cnn_tui.data.device import to_device
         arrays = load_arrays(self.options.data_dir)
@@ -213,6 +262,7 @@ class Trainer:
                               seed=self.config["seed"], limit_train=self.options.limit_train,
                               limit_test=self.options.limit_test)
 
+        self.stage("model", "building the model…")
         seed = int(self.config["seed"])
         torch.manual_seed(seed)
         random.seed(seed)
@@ -238,9 +288,23 @@ class Trainer:
         self.schedule = LrSchedule(self.config, self.config["epochs"])
         self.criterion = torch.nn.CrossEntropyLoss(
             label_smoothing=float(self.config.get("label_smoothing") or 0.0))
+        if self.dev.kind == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.dev.torch_device)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.data.train) / int(self.config["batch_size"])))
+
+    @property
+    def recorded_config(self) -> dict:
+        """What the store records as the run's settings: the config and the subset sizes."""
+        return {**self.config, "limit_train": self.options.limit_train,
+                "limit_test": self.options.limit_test}
 
     # ------------------------------------------------------------------ checkpoints
-    def _state(self, epoch: int, step: int = 0, perm=None, partial: dict | None = None) -> dict:
+    def checkpoint_state(self, epoch: int, step: int = 0, perm=None,
+                         partial: dict | None = None) -> dict:
+        """Everything a resume needs (see `cnn_tui.train.checkpoint`)."""
         return {
             "format": CHECKPOINT_FORMAT, "version": 1,
             "model": self.model.state_dict(),
@@ -257,14 +321,6 @@ class Trainer:
             "options": {"limit_train": self.options.limit_train,
                         "limit_test": self.options.limit_test},
         }
-
-    def _recorded_config(self) -> dict:
-        """What the store records as the run's settings."""
-        return {**self.config, "limit_train": self.options.limit_train,
-                "limit_test": self.options.limit_test}
-
-    def _save(self, **kwargs) -> None:
-        ckpt.save(self.store.checkpoint_path(self.run_id), self._state(**kwargs))
 
     def _restore(self, state: dict, rng: bool = True) -> None:
         try:
@@ -285,7 +341,7 @@ class Trainer:
         momentum, and those must be what trains, not the checkpoint's. Another optimizer than
         the checkpoint's starts afresh (its state would not fit), with a warning."""
         name = self.config["optimizer"]
-        saved = state.get("optimizer_name") or self._saved_optimizer or name
+        saved = state.get("optimizer_name") or (self.resume and self.resume.saved_optimizer) or name
         if saved != name:
             self.log("warning", f"the optimizer changed from {saved} to {name}: it starts "
                                 "without the old one's running averages")
@@ -299,121 +355,104 @@ class Trainer:
         for group, settings in zip(self.optimizer.param_groups, fresh):
             group.update(settings)
 
+    def _resume_position(self) -> tuple[int, int, Any, dict]:
+        """(epoch, step, permutation, partial sums) to continue from."""
+        st = self.resume.checkpoint if self.resume is not None else None
+        if st is None:
+            return 0, 0, None, {}
+        self._restore(st)
+        start_epoch, start_step = int(st["epoch"]), int(st.get("step", 0))
+        perm = st.get("perm")
+        partial = dict(st.get("partial") or {})
+        if perm is not None and perm.numel() != len(self.data.train):
+            self.log("warning", "the training set changed size since the run stopped: "
+                                f"epoch {start_epoch + 1} restarts from its beginning")
+            perm, start_step, partial = None, 0, {}
+        if perm is not None:
+            perm = perm.to(self.dev.torch_device)
+        return start_epoch, start_step, perm, partial
+
     # ------------------------------------------------------------------ run
     def run(self) -> RunResult:
-        self.history: list[dict] = []
-        self.best = {"metric": None, "epoch": 0, "bad_epochs": 0, "val_acc": None}
-        self._prepare()
-        store, opts = self.store, self.options
-        start_epoch, start_step, perm, partial = 0, 0, None, {}
-        if self.resume_state is not None:
-            st = self.resume_state
-            if st.get("format") != CHECKPOINT_FORMAT:
-                raise TrainingError(f"run {self.run_id}: not a cnn-tui checkpoint")
-            self._restore(st)
-            start_epoch, start_step = int(st["epoch"]), int(st.get("step", 0))
-            perm = st.get("perm")
-            partial = dict(st.get("partial") or {})
-            if perm is not None and perm.numel() != len(self.data.train):
-                self.log("warning", f"the training set changed size since the run stopped: "
-                                    f"epoch {start_epoch + 1} restarts from its beginning")
-                perm, start_step, partial = None, 0, {}
-            if perm is not None:
-                perm = perm.to(self.dev.torch_device)
-            store.mark_running(self.run_id, self.dev.kind, self.dev.name, self._recorded_config())
-            store.truncate_epochs(self.run_id, start_epoch)
-            self.resume_state = None
-        else:
-            self.run_id = store.create_run(self.arch.to_dict(), self._recorded_config(), self.dev.kind,
-                                           name=opts.name, device_name=self.dev.name,
-                                           params=self.params)
-            try:
-                self._save(epoch=0)  # proves the run folder is writable before any training
-            except TrainingError as exc:
-                store.finish(self.run_id, "failed", None, str(exc))
-                raise
-        epochs = int(self.config["epochs"])
-        self.emit(RunStart(self.run_id, self.dev.kind, self.dev.name, self.params,
-                           len(self.data.train), len(self.data.val) if self.data.val else 0,
-                           len(self.data.test), epochs, start_epoch, int(self.config["batch_size"])))
-        t_run = time.perf_counter()
-        status, message = "finished", ""
-        self.train_seconds, self.train_images = 0.0, 0
+        self.prepare()
+        start_epoch, start_step, perm, partial = self._resume_position()
+        self.start_epoch, self.start_step = start_epoch, start_step
         try:
-            status, message = self._epochs(start_epoch, epochs, start_step, perm, partial)
-        except KeyboardInterrupt:
-            store.set_status(self.run_id, "stopped", "interrupted; resume from the last checkpoint")
+            for cb in self.callbacks:
+                cb.on_setup(self)
+        except TrainingError as exc:
+            self._end(Outcome("failed", str(exc)), 0.0)
             raise
+        epochs = int(self.config["epochs"])
+        t_run = time.perf_counter()
+        try:
+            self.emit(RunStart(self.run_id or "", self.dev.kind, self.dev.name, self.params,
+                               len(self.data.train), len(self.data.val) if self.data.val else 0,
+                               len(self.data.test), epochs, start_epoch,
+                               int(self.config["batch_size"]), self.steps_per_epoch,
+                               self.recorded_config, self.name, self.arch.name))
+            status, message = self._epochs(start_epoch, epochs, start_step, perm, partial)
         except TrainingError as exc:
             status, message = "failed", str(exc)
-        except BaseException as exc:
-            try:
-                store.finish(self.run_id, "failed", None,
-                             f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
-            except CnnTuiError:
-                pass  # the store's own trouble (a full disk) must not hide what went wrong
+        except BaseException as exc:  # a crash, or a second ctrl+c: the callbacks mark the run
+            for cb in self.callbacks:
+                try:
+                    cb.on_exception(self, exc)
+                except Exception:  # noqa: BLE001 - their trouble must not hide this one
+                    pass
             raise
-        result = RunResult(self.run_id, status, self.dev.kind, self.dev.name,
-                           epochs=list(self.history), model=self.model, message=message,
-                           config=dict(self.config), train_seconds=self.train_seconds,
+        return self._end(Outcome(status, message), time.perf_counter() - t_run)
+
+    def _end(self, outcome: Outcome, seconds: float) -> RunResult:
+        """on_train_end, the test evaluation of a finished run, RunEnd: the result."""
+        for cb in self.callbacks:
+            try:
+                cb.on_train_end(self, outcome)
+            except TrainingError as exc:  # a checkpoint that cannot be written, say
+                if outcome.status != "failed":
+                    outcome.status, outcome.message = "failed", str(exc)
+                else:
+                    outcome.message = f"{outcome.message}; {exc}"
+        dev = getattr(self, "dev", None)
+        result = RunResult(self.run_id, outcome.status, dev.kind if dev else "",
+                           dev.name if dev else "", epochs=list(self.history),
+                           model=getattr(self, "model", None), message=outcome.message,
+                           config=dict(getattr(self, "config", {})),
+                           train_seconds=self.train_seconds,
                            images_per_s=self.train_images / self.train_seconds
                            if self.train_seconds else 0.0)
         accs = [h["val_acc"] for h in self.history if h.get("val_acc") is not None]
         result.best_val_acc = max(accs) if accs else None
-        if status == "failed":
-            self.log("error", message)
-        evaluation = None
-        if status == "finished":
-            if self.config.get("early_stopping") and self.best.get("epoch"):
-                self._load_best()
-            self._write_model()
-            if opts.evaluate_test:
-                evaluation = self._evaluate_test(result)
-        try:
-            store.finish(self.run_id, status, evaluation, message)
-        except CnnTuiError as err:
-            if status != "failed":
-                raise
-            # both said: why training stopped (a checkpoint that could not be written, say)
-            # and why the store could not record it; the checkpoint on disk stays resumable
-            raise TrainingError(f"{message}; the run store could not record it either: {err}") from None
-        self.emit(RunEnd(self.run_id, status, message, result.best_val_acc, result.test_acc,
-                         time.perf_counter() - t_run))
+        if outcome.status == "failed":
+            self.log("error", outcome.message)
+        if outcome.status == "finished" and self.options.evaluate_test:
+            self._evaluate_test(result)
+        if dev is not None:
+            result.peak_memory_bytes = memory_now(dev)[1]
+        self.emit(RunEnd(self.run_id or "", outcome.status, outcome.message, result.best_val_acc,
+                         result.test_acc, seconds))
         return result
 
-    def _load_best(self) -> None:
-        import torch
-        path = self.store.best_path(self.run_id)
-        if path.is_file():
-            state = torch.load(path, map_location=self.dev.torch_device, weights_only=True)
-            self.model.load_state_dict(state)
-            self.log("info", f"restored the best weights (epoch {self.best['epoch']})")
-
-    def _write_model(self) -> None:
-        ckpt.save(self.store.model_path(self.run_id), self.model.state_dict())
-
-    def _evaluate_test(self, result: RunResult) -> dict:
+    def _evaluate_test(self, result: RunResult) -> None:
         from cnn_tui.train.evaluate import evaluate_split
         ev = evaluate_split(self.model, self.data.test, self.dev, batch_size=self._eval_batch(),
                             mistakes=self.options.mistakes, channels_last=self.dev.channels_last)
         result.test_acc, result.test_loss = ev["accuracy"], ev["loss"]
         result.confusion_matrix, result.per_class = ev["confusion_matrix"], ev["per_class"]
         result.macro, result.weighted, result.mistakes = ev["macro"], ev["weighted"], ev["mistakes"]
+        self.evaluation = {"test_acc": ev["accuracy"], "test_loss": ev["loss"],
+                           "confusion_matrix": ev["confusion_matrix"], "per_class": ev["per_class"],
+                           "macro": ev["macro"], "weighted": ev["weighted"],
+                           "mistakes": ev["mistakes"], "test_size": ev["count"]}
         self.emit(EvalDone(ev["loss"], ev["accuracy"], ev["confusion_matrix"], ev["per_class"],
                            ev["macro"], ev["weighted"], ev["mistakes"]))
-        return {"test_acc": ev["accuracy"], "test_loss": ev["loss"],
-                "confusion_matrix": ev["confusion_matrix"], "per_class": ev["per_class"],
-                "macro": ev["macro"], "weighted": ev["weighted"], "mistakes": ev["mistakes"],
-                "test_size": ev["count"]}
 
     def _eval_batch(self) -> int:
         return 8192 if self.dev.kind == "cuda" else 1024
 
     # ------------------------------------------------------------------ epochs
     def _epochs(self, start_epoch: int, epochs: int, start_step: int, perm, partial) -> tuple[str, str]:
-        import torch
         from cnn_tui.train.evaluate import evaluate_split
-        patience = self.config.get("early_stopping")
         monitor = self.config.get("monitor", "val_loss")
         for epoch in range(start_epoch, epochs):
             # an epoch resumed mid-way counts the training time it had before the stop
@@ -423,11 +462,12 @@ class Trainer:
                     stats = self._train_epoch(epoch, epochs, start_step, perm, partial)
                     break
                 except _Stopped as stop:
-                    self._save(**stop.args[0])
+                    self.stopped_at = stop.args[0]
                     return "stopped", f"stopped during epoch {epoch + 1}; resume with --resume {self.run_id}"
                 except _NonFinite as bad:
                     return "failed", (f"loss became {bad.args[0]} in epoch {epoch + 1}: training "
-                                      f"diverged (try a lower learning rate); the last good "
+                                      f"diverged (try a lower learning rate, e.g. a tenth of "
+                                      f"{self.config['learning_rate']:g}); the last good "
                                       f"checkpoint (epoch {epoch}) is kept")
                 except RuntimeError as exc:
                     if not (self.dev.kind == "cuda" and _is_oom(exc)):
@@ -454,8 +494,6 @@ class Trainer:
             if improved:
                 self.best.update(metric=float(metric), epoch=epoch + 1, bad_epochs=0,
                                  val_acc=val_acc)
-                if patience:
-                    ckpt.save(self.store.best_path(self.run_id), self.model.state_dict())
             else:
                 self.best["bad_epochs"] = int(self.best["bad_epochs"]) + 1
             seconds = time.perf_counter() - t0
@@ -464,17 +502,14 @@ class Trainer:
                    "train_seconds": stats["seconds"], "lr": stats["lr"],
                    "images_per_s": stats["images_per_s"], "batch_size": int(self.config["batch_size"])}
             self.history.append(row)
-            self._save(epoch=epoch + 1)
-            self.store.log_epoch(self.run_id, row)
+            current, peak = memory_now(self.dev)
             self.emit(EpochEnd(epoch + 1, epochs, stats["loss"], stats["acc"], val_loss, val_acc,
                                stats["lr"], seconds, stats["images_per_s"], improved))
-            if self.dev.kind == "cuda":
-                self.emit(DeviceStats(torch.cuda.memory_allocated(self.dev.torch_device),
-                                      torch.cuda.max_memory_allocated(self.dev.torch_device)))
-            if patience and self.best["bad_epochs"] >= patience and epoch + 1 < epochs:
-                self.log("info", f"early stopping after epoch {epoch + 1}: no improvement of "
-                                 f"{monitor} for {patience} epochs (best: epoch {self.best['epoch']})")
-                return "finished", f"early stopping after epoch {epoch + 1} (best epoch {self.best['epoch']})"
+            if peak is not None:
+                self.emit(DeviceStats(current or 0, peak))
+            if self.end_request is not None:
+                ended, self.end_request = self.end_request, None
+                return ended.status, ended.message
             if self.control.stop_requested:
                 return "stopped", f"stopped after epoch {epoch + 1}; resume with --resume {self.run_id}"
         return "finished", ""
@@ -484,11 +519,13 @@ class Trainer:
         old = int(self.config["batch_size"])
         if old <= 1:
             raise TrainingError("CUDA out of memory even with batch size 1")
+        if self.restore_point is None:
+            raise TrainingError(f"CUDA out of memory at batch size {old}, and no checkpoint to "
+                                "retry the epoch from (try a smaller --batch-size)")
         new = max(1, old // 2)
         self.optimizer.zero_grad(set_to_none=True)
         torch.cuda.empty_cache()
-        state = ckpt.load(self.store.checkpoint_path(self.run_id), map_location=self.dev.torch_device)
-        self._restore(state, rng=False)
+        self._restore(self.restore_point(), rng=False)
         self.config["batch_size"] = new
         self.log("warning", f"CUDA out of memory: batch size halved to {new}, retrying epoch {epoch + 1}")
 
@@ -503,6 +540,7 @@ class Trainer:
             perm = torch.randperm(n, device=dev.torch_device)
         augment_on = bool(self.config.get("augment"))
         every = max(1, int(self.options.progress_every))
+        every_seconds = float(self.options.progress_seconds)
         grad_every = int(self.options.grad_norms_every or 0)
         want_grads = grad_every > 0 and bool(self.callbacks)
         model.train()
@@ -515,6 +553,9 @@ class Trainer:
         t_start = time.perf_counter()
         lr = self.schedule.factor(epoch) * float(self.config["learning_rate"])
         control = self.control
+        first = epoch == self.start_epoch and start_step == 0 and not self.history
+        if first:
+            self.stage("first_step", "first step…")
 
         def partial_state(step):
             dev.synchronize()
@@ -553,7 +594,8 @@ class Trainer:
                 win_loss += loss.detach() * count
                 win_correct += (logits.argmax(1) == y).sum()
             win_seen += count
-            if (step + 1) % every == 0 or step == steps - 1:
+            if (step + 1) % every == 0 or step == steps - 1 or \
+                    time.perf_counter() - t_win >= every_seconds:
                 wl, wc = float(win_loss.item()), int(win_correct.item())  # the one sync
                 now = time.perf_counter()
                 if not math.isfinite(wl):
@@ -572,15 +614,3 @@ class Trainer:
         self.train_images += seen - int(partial.get("seen", 0))
         return {"loss": tot_loss / max(seen, 1), "acc": tot_correct / max(seen, 1), "lr": lr,
                 "seconds": seconds, "images_per_s": seen / max(seconds, 1e-9)}
-
-
-def train(arch, config: dict | None = None, options: RunOptions | None = None,
-          callbacks: Iterable[Callable] = (), control: Control | None = None) -> RunResult:
-    """Train `arch` (an Architecture; None with options.resume) and record the run in the store.
-
-    `config` overrides the file's training values (e.g. {"epochs": 3}); `options` says where the
-    data and the run store are, the subset sizes and what to resume. Raises TrainingError (or
-    DataError) before training when something is wrong; a run that fails during training (NaN)
-    returns status "failed" with the reason in `message`.
-    """
-    return Trainer(arch, config, options, callbacks, control).run()

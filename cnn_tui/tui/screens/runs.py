@@ -72,7 +72,6 @@ class RunsScreen(Screen):
         super().__init__()
         self._root = root
         self._store = None
-        self._linked: set[str] = set()
         self.error: str | None = None
 
     # ------------------------------------------------------------------ layout
@@ -106,6 +105,7 @@ class RunsScreen(Screen):
             from cnn_tui.runs.store import RunStore
 
             self._store = RunStore(self._root)
+            self._store.upgrade()  # a store of an older cnn-tui: its runs' versions linked once
         return self._store
 
     @property
@@ -121,24 +121,8 @@ class RunsScreen(Screen):
             self._show_status()
             return
         self.error = None
-        self._link_versions(records)
         self.table.show(records)
         self._show_status()
-
-    def _link_versions(self, records: list) -> None:
-        new = [r for r in records if r.id not in self._linked]
-        if not new:
-            return
-        from cnn_tui.runs.history import History
-
-        history = History(self.store.root)
-        try:
-            history.link_runs(new)
-            self._linked.update(r.id for r in new)
-        except CnnTuiError:
-            pass  # the history is a convenience: the table works without it
-        finally:
-            history.close()
 
     def _show_status(self) -> None:
         table = self.table
