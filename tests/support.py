@@ -35,3 +35,24 @@ def train(arch, config: dict | None = None, opts: Opts | None = None, callbacks=
     settings = Settings.from_env(data_dir=opts.data_dir, runs_dir=opts.runs_dir)
     return train_run(arch, config, settings=settings, options=options, resume=opts.resume,
                      name=opts.name, callbacks=callbacks, control=control)
+
+
+def comparable(record) -> dict:
+    """What must be the same however the run was started (not its id, times or speed)."""
+    def rounded(value):
+        return round(value, 9) if isinstance(value, float) else value
+
+    return {
+        "status": record.status, "config": record.config, "arch": record.arch,
+        "version": record.version, "params": record.params, "sizes": record.sizes,
+        "epochs": [{k: rounded(v) for k, v in e.items() if k not in
+                    ("seconds", "train_seconds", "images_per_s")} for e in record.epochs],
+        "batch_points": [{k: rounded(v) for k, v in p.items() if k != "images_per_s"}
+                         for p in record.batch_points],
+        "grad_norms": [{"epoch": g["epoch"], "step": g["step"],
+                        "layers": {k: rounded(v) for k, v in g["layers"].items()}}
+                       for g in record.grad_norms],
+        "diagnosis": [d["kind"] for d in record.diagnosis],
+        "test_acc": record.test_acc,
+        "confusion": (record.evaluation or {}).get("confusion_matrix"),
+    }

@@ -24,6 +24,7 @@ from cnn_tui.cli import main  # noqa: E402
 from cnn_tui.runs.history import History, arch_hash  # noqa: E402
 from cnn_tui.runs.store import RunStore  # noqa: E402
 from cnn_tui.spec.templates import get_template  # noqa: E402
+from support import comparable  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTINGS = {"epochs": 2, "val_size": 200, "batch_size": 32, "seed": 7}
@@ -35,27 +36,6 @@ ARGV = ["--epochs", "2", "--val-size", "200", "--batch-size", "32", "--seed", "7
 @pytest.fixture(autouse=True)
 def one_thread(monkeypatch):
     monkeypatch.setenv("CNN_TUI_THREADS", "1")
-
-
-def comparable(record) -> dict:
-    """What must be the same however the run was started (not its id, times or speed)."""
-    def rounded(value):
-        return round(value, 9) if isinstance(value, float) else value
-
-    return {
-        "status": record.status, "config": record.config, "arch": record.arch,
-        "version": record.version, "params": record.params, "sizes": record.sizes,
-        "epochs": [{k: rounded(v) for k, v in e.items() if k not in
-                    ("seconds", "train_seconds", "images_per_s")} for e in record.epochs],
-        "batch_points": [{k: rounded(v) for k, v in p.items() if k != "images_per_s"}
-                         for p in record.batch_points],
-        "grad_norms": [{"epoch": g["epoch"], "step": g["step"],
-                        "layers": {k: rounded(v) for k, v in g["layers"].items()}}
-                       for g in record.grad_norms],
-        "diagnosis": [d["kind"] for d in record.diagnosis],
-        "test_acc": record.test_acc,
-        "confusion": (record.evaluation or {}).get("confusion_matrix"),
-    }
 
 
 def test_cli_api_and_detached_record_the_same_run(mnist_root, tmp_path, capsys):

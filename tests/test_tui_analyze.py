@@ -117,10 +117,10 @@ async def test_confusion_metrics_predictions_and_csv_exports(env, tmp_path):
         await export_to(pilot, tmp_path / "weights.csv")
         rows = (tmp_path / "weights.csv").read_text().splitlines()
         assert rows[0] == "layer,bin_low,bin_high,count" and rows[1].startswith("0:conv2d,")
-        # trained outside this app: no gradient norms, and the view says why
-        assert rows[-1] == "epoch,step,layer,grad_norm"
-        assert "recorded while a run trains in this app" in str(
-            screen.query_one("#weights-grads").render())
+        # trained through the API, outside this app: its gradient norms were recorded too
+        header = rows.index("epoch,step,layer,grad_norm")
+        assert rows[header + 1].startswith("1,1,0:conv2d,")
+        assert "gradient norm per layer" in str(screen.query_one("#weights-grads").render())
 
 
 async def test_feature_maps_draw_canvas_and_text_exports(env, tmp_path):
@@ -189,8 +189,9 @@ async def test_stopped_run_is_evaluated_from_its_checkpoint(env):
     async with AnalyzeApp(stopped.run_id).run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
         assert screen.error is None and screen.data.computed
-        assert screen.query_one(ConfusionMatrix).total == 10000  # no stored subset: all of it
-        assert "computed from its checkpoint" in str(screen.query_one("#analyze-status").render())
+        assert screen.query_one(ConfusionMatrix).total == LIMIT_TEST  # the run's own test subset
+        status = str(screen.query_one("#analyze-status").render())
+        assert "computed from its last checkpoint: the run stopped" in status
 
 
 async def test_empty_store_says_what_to_do_and_the_data_view_still_works(monkeypatch, tmp_path,

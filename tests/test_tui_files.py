@@ -254,27 +254,29 @@ def test_cli_prints_one_line_and_exits_2_for_a_bad_file(tmp_path):
     assert len(lines) == 1 and str(bad) in lines[0] and "layers" in lines[0]
 
 
-def test_launch_sets_data_and_runs_dirs_for_the_engine(tmp_path, monkeypatch, mnist_root):
+def test_launch_hands_data_and_runs_dirs_to_the_app_without_touching_the_environment(
+        tmp_path, monkeypatch, mnist_root):
+    import os
+
     from cnn_tui.tui import launch as launch_mod
 
     seen = {}
 
     class Probe(CnnTuiApp):
-        def run(self, **kw):  # the real app, not run: only the environment is checked here
-            seen["data"] = locations.data_dir_override()
-            seen["runs"] = locations.runs_dir()
+        def run(self, **kw):  # the real app, not run: only its settings are checked here
+            seen["data"] = self.settings.data_dir
+            seen["runs"] = self.settings.runs_dir
             seen["mouse"] = kw.get("mouse")
 
     monkeypatch.setattr("cnn_tui.tui.app.CnnTuiApp", Probe)
     args = argparse.Namespace(source=None, no_mouse=True, theme=None,
                               data_dir=str(tmp_path / "d"), runs_dir=str(tmp_path / "r"))
-    monkeypatch.setenv("CNN_TUI_DATA_DIR", "unset-after-this-test")  # launch writes os.environ
-    monkeypatch.setenv("CNN_TUI_DATA_DIR_STRICT", "unset-after-this-test")
-    monkeypatch.setenv("CNN_TUI_RUNS_DIR", "unset-after-this-test")
+    environ = dict(os.environ)
     assert launch_mod.launch(args) == 0
     assert seen == {"data": tmp_path / "d", "runs": tmp_path / "r", "mouse": False}
-    # the app's --data-dir is the only place looked, as the command line's is: no fall back
-    # to the cache, and the error names it
+    assert dict(os.environ) == environ  # nothing reaches the engine through the environment
+    # the app's --data-dir is the only place looked, as the command line's is (its training
+    # processes get it as --data-dir): no fall back to the cache, and the error names it
     from cnn_tui.data import find_mnist
     from cnn_tui.errors import DataError
 
@@ -282,4 +284,4 @@ def test_launch_sets_data_and_runs_dirs_for_the_engine(tmp_path, monkeypatch, mn
     (locations.cache_dir() / "MNIST").symlink_to(mnist_root / "MNIST")  # a good cache copy
     assert find_mnist(locations.cache_dir()) == locations.cache_dir()
     with pytest.raises(DataError, match=r"MNIST not found in --data-dir .*[/\\]d"):
-        find_mnist()
+        find_mnist(seen["data"])

@@ -1,8 +1,11 @@
-"""The Train screen driven through a real Textual pilot, training on a real MNIST subset.
+"""The Train screen driven through a real Textual pilot, training on a real MNIST subset in the
+app's training processes (the app never trains in its own process).
 
-One test walks the whole path a user takes: start (with the form edited), pause, resume,
-stop (confirmed), resume the stopped run with `r` to the end, then open Analyze on that run
-and check its confusion matrix counts every test image once.
+One test walks the whole path a user takes: start (with the form edited), pause, resume, stop
+(confirmed), resume the stopped run with `r` to the end, then open Analyze on that run. Others:
+an app started while a detached run trains offers it and follows it with batch-level progress;
+Analyze opened while a run trains shows its final results when it ends; a run started from the
+app records exactly what the same run from the command line records.
 """
 
 from __future__ import annotations
@@ -14,11 +17,10 @@ from textual import events
 
 from cnn_tui.spec.model import Layer
 from cnn_tui.spec.templates import beginner
-from cnn_tui.tui import messages as M
-from cnn_tui.tui.training_worker import ProgressRelay
+from cnn_tui.session.run import RunState
 from cnn_tui.tui.widgets.training_form import TrainingForm
 
-LIMIT_TRAIN, LIMIT_TEST = 2000, 500
+LIMIT_TRAIN, LIMIT_TEST = 12000, 500
 
 
 def make_app(arch=None):
@@ -50,28 +52,10 @@ async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "conditi
 
 @pytest.fixture
 def subset_env(monkeypatch, mnist_root):
+    monkeypatch.setenv("CNN_TUI_THREADS", "1")  # the training processes: robust on a busy machine
     monkeypatch.setenv("CNN_TUI_DATA_DIR", str(mnist_root))
     monkeypatch.setenv("CNN_TUI_LIMIT_TRAIN", str(LIMIT_TRAIN))
     monkeypatch.setenv("CNN_TUI_LIMIT_TEST", str(LIMIT_TEST))
-
-
-def test_relay_bounds_batch_messages_and_keeps_every_point():
-    from cnn_tui.train.events import BatchEnd, EpochEnd
-
-    posted = []
-    now = [0.0]
-    relay = ProgressRelay(posted.append, min_interval=0.1, clock=lambda: now[0])
-    for step in range(1, 101):  # 100 batch events within 0.05 s of "time"
-        now[0] += 0.0005
-        relay(BatchEnd(1, step, 100, 0.5, 0.9, 1e-3, 1000.0, step * 64))
-    relay(EpochEnd(1, 1, 0.5, 0.9, 0.4, 0.91, 1e-3, 1.0, 1000.0, True))
-    batches = [m for m in posted if isinstance(m, M.BatchProgress)]
-    assert len(relay.history.batches) == 100  # the charts lose nothing
-    assert len(batches) == 2  # the first one, then the epoch's last step
-    assert batches[-1].event.step == 100 and batches[-1].points == 100
-    assert isinstance(posted[-1], M.EpochFinished)
-    assert batches[0].can_replace(batches[1])
-    assert not posted[-1].can_replace(batches[0])
 
 
 async def test_start_is_blocked_while_the_architecture_has_errors():
@@ -82,7 +66,7 @@ async def test_start_is_blocked_while_the_architecture_has_errors():
         screen = await open_train(pilot)
         await pilot.press("s")
         await pilot.pause()
-        assert screen.worker is None and screen.state == "idle"
+        assert screen.state == RunState.IDLE and screen.run_id is None
         assert "cannot start" in screen.last_message
         assert "architecture has errors" in screen.last_message
 
@@ -101,7 +85,7 @@ async def test_invalid_setting_is_refused_in_place_and_blocks_start():
         assert "must be > 0" in str(error.render()) and error.has_class("-shown")
         await pilot.press("s")
         await pilot.pause()
-        assert screen.worker is None and "learning_rate" in screen.last_message
+        assert screen.run_id is None and "learning_rate" in screen.last_message
         form.set_field("learning_rate", "0.002")
         await pilot.pause()
         assert not form.errors and form.values()["learning_rate"] == 0.002
@@ -140,88 +124,173 @@ async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
         assert form.limits() == {"limit_train": LIMIT_TRAIN, "limit_test": LIMIT_TEST}
         form.set_field("epochs", "1")
         form.set_field("val_size", "500")
+        form.set_field("limit_train", "40000")  # long enough for the keys below to land in it
         await pilot.pause()
         assert app.focused.id == "epoch-table"  # the screen's keys work at once
-        # Keys queued back to back: pilot.press waits up to a second for the app to be idle
-        # after each key, and a warm trainer can finish 2,000 images in that time.
-        send_keys(app, "s", "space")  # start, and pause before the first step
-        await wait_for(pilot, lambda: screen.history.start is not None, what="run start")
-        assert screen.state == "paused" and screen.control.paused
-        await pilot.pause(0.3)
-        assert screen.history.batches == []  # paused: no step was taken
-        send_keys(app, "space")  # resume ...
-        await pilot.pause(0.01)  # a plain sleep: lets the key through, not the whole epoch
-        assert screen.state == "running" and not screen.control.paused
-        send_keys(app, "space")  # ... and pause again, so the stop below lands mid-epoch
-        await pilot.pause(0.01)
-        assert screen.state == "paused" and screen.control.paused
+        await pilot.press("s")
+        assert screen.state == RunState.STARTING and form.disabled
+        await wait_for(pilot, lambda: len(screen.history.batches) >= 2, what="batch progress")
+        assert screen.state == RunState.RUNNING
+        record = RunStore().get(screen.run_id)
+        assert record.pid != __import__("os").getpid()  # trained by a process of its own
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.state == RunState.PAUSED, what="the pause")
+        await pilot.pause(0.8)
+        count = len(screen.history.batches)
+        await pilot.pause(1.2)
+        assert len(screen.history.batches) == count  # nothing trains while paused
+        assert "paused" in screen.last_message
+        await pilot.press("space")
+        await wait_for(pilot, lambda: len(screen.history.batches) > count, what="training again")
+        assert screen.state == RunState.RUNNING
         await pilot.press("x")
         await pilot.pause()
         await pilot.press("y")  # confirm
-        assert await screen.wait_until_idle(60)
-        await pilot.pause()
-        assert screen.state == "stopped", screen.last_message
+        assert await screen.wait_until_ended(60)
+        await pilot.pause(0.3)
+        assert screen.state == RunState.STOPPED, screen.last_message
         run_id = screen.run_id
         assert RunStore().get(run_id).status == "stopped"
         assert screen.history.epochs == []  # stopped inside the only epoch
+        assert "r resumes" in screen.last_message
 
         await pilot.press("r")  # resume the stopped run to the end
-        await wait_for(pilot, lambda: screen.history.start is not None, what="resumed start")
-        assert screen.history.start.run_id == run_id
-        assert await screen.wait_until_idle(90)
-        await pilot.pause()
-        assert screen.state == "finished", screen.last_message
-        assert screen.history.evaluation is not None
-        assert screen.history.evaluation.test_acc > 0.6
-        table = screen.query_one("#epoch-table")
-        assert table.row_count == 1
+        await wait_for(pilot, lambda: screen.state == RunState.RUNNING, what="resumed")
+        assert screen.run_id == run_id
+        assert await screen.wait_until_ended(180)
+        await pilot.pause(0.3)
+        assert screen.state == RunState.FINISHED, screen.last_message
+        assert screen.history.evaluation is not None and screen.history.evaluation.test_acc > 0.8
+        assert screen.query_one("#epoch-table").row_count == 1
         assert "finished" in screen.last_message and "test accuracy" in screen.last_message
+        assert not form.disabled
 
         await pilot.press("3")  # the Analyze screen follows the newest run: this one
         analyze = app.screen
         assert isinstance(analyze, AnalyzeScreen)
-        await wait_for(pilot, lambda: analyze.record is not None, what="analyze load")
-        assert analyze.record.id == run_id
+        await wait_for(pilot, lambda: analyze.data is not None, what="analyze load")
+        assert analyze.record.id == run_id and analyze.record.status == "finished"
         matrix = analyze.query_one(ConfusionMatrix)
         assert matrix.total == LIMIT_TEST
-        assert sum(sum(r) for r in analyze.record.evaluation["confusion_matrix"]) == LIMIT_TEST
-
         # the weights view: histograms of every layer with weights, and the gradient flow the
-        # Train screen recorded while this run trained (every 10 steps on a CPU)
+        # run recorded (the store has it, whoever trained it)
         analyze.query_one("#analyze-tabs").active = "tab-weights"
         await pilot.pause()
         hist = str(analyze.query_one("#weights-hist").render())
         assert "0:conv2d" in hist and "7:dense" in hist and "1:relu" not in hist
         grads = str(analyze.query_one("#weights-grads").render())
-        assert screen.history.grad_norms and "gradient norm per layer" in grads
-        assert "0:conv2d" in grads and "last" in grads
+        assert "gradient norm per layer" in grads and "0:conv2d" in grads and "last" in grads
 
 
-async def test_detached_run_is_followed_through_the_store(subset_env):
-    """`D` trains in a child process (its own pid in the store); the screen follows its epochs."""
-    import os
+async def test_an_app_started_while_a_detached_run_trains_follows_it(subset_env, mnist_root):
+    import json
+    import subprocess
+    import sys
 
-    from cnn_tui.runs.store import RunStore
+    proc = subprocess.run([sys.executable, "-m", "cnn_tui", "train", "template:beginner",
+                           "--epochs", "2", "--limit-train", "12000", "--val-size", "500",
+                           "--limit-test", "300", "--detach", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    run_id = json.loads(proc.stdout)["run_id"]
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert any(run_id in str(n.message) and "a follows it" in str(n.message)
+                   for n in app._notifications), "the app says a run is training"
+        screen = await open_train(pilot)
+        assert run_id in screen.last_message and "a follows it" in screen.last_message
+        await pilot.press("a")
+        assert screen.run_id == run_id
+        await wait_for(pilot, lambda: screen.history.start is not None, what="the run's start")
+        # the run's own settings in the form, not the document's
+        form = screen.query_one(TrainingForm)
+        assert form.limits()["limit_train"] == 12000 and form.values()["epochs"] == 2
+        assert form.disabled
+        assert "cpu" in str(screen.query_one("#train-device").render())
+        await wait_for(pilot, lambda: len(screen.history.batches) >= 3, what="batch points")
+        progress = str(screen.query_one("#train-progress").render())
+        assert "step" in progress and "ETA" in progress
+        assert await screen.wait_until_ended(240)
+        await pilot.pause(0.3)
+        assert screen.state == RunState.FINISHED, screen.last_message
+        assert screen.query_one("#epoch-table").row_count == 2
+        assert len(screen.history.batches) >= 2 * (12000 // 64 // 10)  # every 10 steps
+
+
+async def test_analyze_open_on_a_running_run_shows_its_end(subset_env):
+    from cnn_tui.tui.screens.analyze import AnalyzeScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_train(pilot)
-        await pilot.press("a")  # nothing to attach to yet: said so
-        assert "no detached run is running" in screen.last_message
         form = screen.query_one(TrainingForm)
         form.set_field("epochs", "1")
-        form.set_field("val_size", "500")
+        form.set_field("limit_train", "6000")
         await pilot.pause()
-        await pilot.press("D")
-        assert screen.following and not screen.busy  # no worker: quitting would not stop it
-        await wait_for(pilot, lambda: screen.state not in ("detached",), timeout=150,
-                       what="the detached run to end")
-        assert screen.state == "finished", screen.last_message
-        record = RunStore().get(screen.run_id)
-        assert record.status == "finished" and record.pid != os.getpid()
-        assert record.evaluation["test_size"] == LIMIT_TEST
-        assert screen.query_one("#epoch-table").row_count == 1
-        assert len(screen.history.epochs) == 1 and "test accuracy" in screen.last_message
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.state == RunState.RUNNING, what="running")
+        run_id = screen.run_id
+        await pilot.press("3")
+        analyze = app.screen
+        assert isinstance(analyze, AnalyzeScreen)
+        await wait_for(pilot, lambda: analyze.training_run == run_id, what="the running run")
+        status = str(analyze.query_one("#analyze-status").render())
+        assert "training" in status and "L evaluates a mid-training snapshot" in status
+        assert analyze.data is None  # nothing evaluated while it trains
+        await wait_for(pilot, lambda: analyze.data is not None, timeout=180, what="the run's end")
+        status = str(analyze.query_one("#analyze-status").render())
+        assert analyze.record.id == run_id and analyze.training_run is None
+        assert "finished" in status and "running" not in status and "checkpoint" not in status
+        assert f"{100 * analyze.record.test_acc:.2f}%" in status
+
+
+async def test_gradient_flow_shows_for_a_run_trained_from_the_command_line(subset_env, mnist_root):
+    from cnn_tui.cli import main
+    from cnn_tui.tui.screens.analyze import AnalyzeScreen
+
+    assert main(["train", "template:beginner", "--epochs", "1", "--limit-train", "640",
+                 "--val-size", "100", "--limit-test", "100"]) == 0
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        analyze = app.screen
+        assert isinstance(analyze, AnalyzeScreen)
+        await wait_for(pilot, lambda: analyze.data is not None, what="analyze load")
+        analyze.query_one("#analyze-tabs").active = "tab-weights"
+        await pilot.pause()
+        grads = str(analyze.query_one("#weights-grads").render())
+        assert "gradient norm per layer" in grads and "0:conv2d" in grads
+
+
+async def test_a_run_from_the_app_records_what_the_command_line_records(subset_env, mnist_root,
+                                                                        capsys):
+    """The fourth way of tests/test_run_recording.py: the same tiny run, started with `s`."""
+    import json
+
+    from cnn_tui.cli import main
+    from cnn_tui.runs.store import RunStore
+    from support import comparable
+
+    assert main(["train", "template:beginner", "--epochs", "2", "--val-size", "200",
+                 "--batch-size", "32", "--seed", "7", "--limit-train", "640",
+                 "--limit-test", "200", "--json"]) == 0
+    cli_id = json.loads(capsys.readouterr().out)["run_id"]
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_train(pilot)
+        form = screen.query_one(TrainingForm)
+        for name, value in (("epochs", "2"), ("val_size", "200"), ("batch_size", "32"),
+                            ("seed", "7"), ("limit_train", "640"), ("limit_test", "200")):
+            form.set_field(name, value)
+        await pilot.pause()
+        await pilot.press("s")
+        assert await screen.wait_until_ended(180)
+        app_id = screen.run_id
+    store = RunStore()
+    app_run, cli_run = store.get(app_id, points=True), store.get(cli_id, points=True)
+    assert app_run.status == "finished"
+    assert comparable(app_run) == comparable(cli_run)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])

@@ -83,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run-id", help=argparse.SUPPRESS)
     p.add_argument("--source-path", help=argparse.SUPPRESS)
     p.add_argument("--stages", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--overrides", help=argparse.SUPPRESS)  # training settings as a JSON object
     p.set_defaults(func=cmd_train)
 
 
@@ -95,6 +96,14 @@ def _overrides(args: argparse.Namespace) -> dict:
             out[name] = TRAINING_PARAMS.get(name).parse_text(str(text), "--" + flag.replace("_", "-"))
     if args.augment is not None:
         out["augment"] = bool(args.augment)
+    if args.overrides:
+        try:
+            given = json.loads(args.overrides)
+        except ValueError as exc:
+            raise CnnTuiError(f"--overrides: not JSON ({exc})") from None
+        if not isinstance(given, dict):
+            raise CnnTuiError("--overrides: must be a JSON object of training settings")
+        out = {**TRAINING_PARAMS.check_object(given, "--overrides"), **out}
     return out
 
 

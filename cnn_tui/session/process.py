@@ -110,21 +110,21 @@ def start_child(settings: Settings, train_args: list[str], run_id: str | None = 
 
 def spawn(settings: Settings, arch, config: dict, limits: dict, name: str | None = None,
           source_path: Path | None = None, resume: str | None = None) -> Child:
-    """Train `arch` with `config` as its settings (or continue run `resume`) in a child
-    process. TrainingError when it cannot start."""
+    """Train `arch` with `config` over its own training settings (or continue run `resume`)
+    in a child process. TrainingError when it cannot start."""
     from cnn_tui.runs.store import new_run_id
     args: list[str] = []
     run_id = resume or new_run_id()
     if resume is None:
+        import json
+
         from cnn_tui.spec.io import write_file
-        from cnn_tui.spec.model import Architecture
         spec = _folder(settings) / f"{run_id}.json"
-        with_settings = Architecture(arch.layers, arch.name, arch.input, arch.classes, dict(config))
-        try:
-            write_file(with_settings, spec)
+        try:  # the architecture as it is (its version is the document's), the settings apart
+            write_file(arch, spec)
         except CnnTuiError as exc:
             raise TrainingError(f"cannot start a training process: {exc}") from None
-        args.append(str(spec))
+        args += [str(spec), "--overrides", json.dumps(config)]
         if source_path is not None:
             args += ["--source-path", str(source_path)]
     else:

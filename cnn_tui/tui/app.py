@@ -27,7 +27,9 @@ from cnn_tui.tui.commands import AppCommands
 from cnn_tui.tui.dialogs.confirm import ChoiceDialog
 from cnn_tui.tui.dialogs.path_prompt import PathPrompt
 from cnn_tui.tui.document import Document
+from cnn_tui.session.settings import Settings
 from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
+from cnn_tui.tui.run_feed import RunFeed
 from cnn_tui.tui.screens.build import BuildScreen
 
 SCREEN_MODES = ("build", "train", "analyze", "runs")
@@ -84,8 +86,10 @@ class CnnTuiApp(App[int]):
 
     def __init__(self, source_arch: Architecture | None = None, path: Path | None = None, *,
                  theme: str | None = None, autosave_delay: float = 0.5,
-                 offer_autosave: bool = True) -> None:
+                 offer_autosave: bool = True, settings: Settings | None = None) -> None:
         super().__init__()
+        self.settings = settings or Settings.from_env()
+        self.feed = RunFeed(self, self.settings)  # the current run: the Train and Analyze views
         if source_arch is None:
             from cnn_tui.spec.templates import get_template
 
@@ -181,6 +185,19 @@ class CnnTuiApp(App[int]):
             self.notify(problem, severity="warning", timeout=10)
         if self.offer_autosave:
             self._offer_autosave()
+        self.call_after_refresh(self._say_running_runs)
+
+    def _say_running_runs(self) -> None:
+        """Runs still training (left by a quit, a detached run, a shell): say so at start."""
+        try:
+            runs = self.feed.session.running_runs()
+        except CnnTuiError:
+            return
+        if runs:
+            first = runs[0]
+            more = f" and {len(runs) - 1} more" if len(runs) > 1 else ""
+            self.notify(f"run {first.id} ({first.arch_name}){more} is training: 2 then a "
+                        "follows it", title="Training", timeout=10)
 
     def handle_bindings_clash(self, clashed_bindings, node) -> None:
         """Textual calls this on every binding lookup: report each clash once.
@@ -329,7 +346,8 @@ class CnnTuiApp(App[int]):
         self.notify(f"saved {path}", timeout=3)
         from cnn_tui.runs.history import remember
 
-        problem = remember(self.document.arch, "save", path)  # a version to step back to
+        problem = remember(self.document.arch, "save", path,  # a version to step back to
+                           root=self.settings.runs_dir)
         if problem:
             self.notify(problem, severity="warning", timeout=6)
         if then is not None:
@@ -410,21 +428,25 @@ class CnnTuiApp(App[int]):
 
     # -- quitting ---------------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """Quit, but ask first: about a training run in progress, then unsaved changes."""
+        """Quit, but ask first: about a run training, then unsaved changes."""
         if isinstance(self.screen, ChoiceDialog):
             return  # already asking
-        train = self.mode_screen("train")
-        if train is not None and getattr(train, "busy", False):
+        session = self.feed.session
+        if session.state.active:
             def answer(choice: str | None) -> None:
                 if choice == "stop":
-                    train.stop_training()  # the screen's own stop: the run is kept, resumable
+                    session.stop()  # after its current step; the run stays resumable
+                    self._quit_unless_unsaved()
+                elif choice == "leave":
                     self._quit_unless_unsaved()
 
             self.push_screen(ChoiceDialog(
-                "Training in progress",
-                "A training run is in progress in this app. Quitting stops it after the "
-                "current step (it stays resumable from the Train screen with r).",
-                [("y", "Stop and quit", "stop"), ("n", "Keep training", "cancel")]), answer)
+                "A run is training",
+                f"Run {session.run_id} trains in a process of its own. Leave it training (the "
+                "next start of cnn-tui follows it: 2, then a) or stop it after its current step "
+                "(resumable with r)?",
+                [("l", "Leave it training", "leave"), ("s", "Stop it and quit", "stop"),
+                 ("escape", "Cancel", "cancel")]), answer)
             return
         self._quit_unless_unsaved()
 

@@ -2,8 +2,8 @@
 
 A file or share code that cannot be read stops here, before the screen is taken over: the
 caller (`cnn_tui.cli.main`) prints the one-line `SpecError` and exits 2. `--data-dir` and
-`--runs-dir` become `CNN_TUI_DATA_DIR` / `CNN_TUI_RUNS_DIR` for this process, so the engine
-(and any child process it starts) finds them without being told again.
+`--runs-dir` go into the app's `Settings` (read once), which hands them on explicitly, to the
+training processes it starts too.
 """
 
 from __future__ import annotations
@@ -33,20 +33,16 @@ def _source(text: str | None) -> tuple[Any, Path | None]:
 
 def launch(args: Any) -> int:
     """Start the app for parsed `args` (source, no_mouse, theme, data_dir, runs_dir)."""
-    for attr, env in (("data_dir", "CNN_TUI_DATA_DIR"), ("runs_dir", "CNN_TUI_RUNS_DIR")):
-        value = getattr(args, attr, None)
-        if value:
-            os.environ[env] = str(Path(value).expanduser().resolve())
-    if getattr(args, "data_dir", None):
-        from cnn_tui.locations import DATA_DIR_STRICT_ENV
+    from cnn_tui.session.settings import Settings
 
-        os.environ[DATA_DIR_STRICT_ENV] = "1"  # only there, as `train --data-dir` looks
+    settings = Settings.from_env(data_dir=getattr(args, "data_dir", None),
+                                 runs_dir=getattr(args, "runs_dir", None))
     arch, path = _source(getattr(args, "source", None))
     from cnn_tui.tui import themes
     from cnn_tui.tui.app import CnnTuiApp
 
     theme = getattr(args, "theme", None)
-    app = CnnTuiApp(arch, path, theme=theme)
+    app = CnnTuiApp(arch, path, theme=theme, settings=settings)
     if theme and themes.resolve_name(theme) not in app.theme_names:
         raise CnnTuiError(f"--theme: unknown theme {theme[:40]!r} "
                           f"(known: {', '.join(app.theme_names)})")

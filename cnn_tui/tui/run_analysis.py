@@ -5,7 +5,10 @@ and runs in a worker thread; the per-image calls (`feature_maps`, `classify`) ta
 milliseconds and run on the UI thread when the user moves.
 
 A run that was stopped before the end has no stored evaluation: its confusion matrix and
-metrics are then computed here from the checkpoint's weights, and `computed` says so.
+metrics are then computed here from the checkpoint's weights, and `computed` says so. A run
+still training is not evaluated unless asked (`snapshot=True`: its latest checkpoint, on the
+CPU, said to be a mid-training snapshot): `RunTraining` carries its record instead, so the
+screen can say where it is and reload when it ends.
 """
 
 from __future__ import annotations
@@ -23,6 +26,16 @@ class LayerChoice:
     shape: tuple  # output shape [C, H, W]
 
 
+class RunTraining(CnnTuiError):
+    """The run is training now: nothing is evaluated unless a snapshot is asked for."""
+
+    def __init__(self, record) -> None:
+        epochs = int(record.config.get("epochs") or 0)
+        super().__init__(f"run {record.id} ({record.arch_name}) is training: epoch "
+                         f"{len(record.epochs)}/{epochs} done")
+        self.record = record
+
+
 @dataclass
 class RunAnalysis:
     record: Any  # RunRecord
@@ -33,6 +46,8 @@ class RunAnalysis:
     probs: Any  # numpy float32 [N, classes]
     evaluation: dict  # confusion_matrix, per_class, macro, weighted, test_acc, mistakes
     computed: bool = False  # the evaluation was computed here (not stored with the run)
+    snapshot: bool = False  # the run is still training: these are its latest checkpoint's
+    grad_norms: list = field(default_factory=list)  # GradNorms events the run recorded
     layers: list[LayerChoice] = field(default_factory=list)
     histograms: dict = field(default_factory=dict)  # probes.weight_histograms of the model
 
@@ -53,14 +68,19 @@ class RunAnalysis:
 
 
 def latest_run_id(runs_dir=None) -> str | None:
-    """The newest run in the store that has weights to look at (None when the store is empty)."""
+    """The newest run in the store that has weights to look at, or is training (None when the
+    store is empty)."""
     from cnn_tui.runs.store import RunStore
     store = RunStore(runs_dir)
-    records = sorted(store.list_runs(with_epochs=False), key=lambda r: r.started or 0.0,
-                     reverse=True)  # ids sort by the second only; two runs may share one
-    for record in records:
-        if store.model_path(record.id).is_file() or store.checkpoint_path(record.id).is_file():
-            return record.id
+    try:
+        records = sorted(store.list_runs(with_epochs=False), key=lambda r: r.started or 0.0,
+                         reverse=True)  # ids sort by the second only; two runs may share one
+        for record in records:
+            if record.status == "running" or store.model_path(record.id).is_file() \
+                    or store.checkpoint_path(record.id).is_file():
+                return record.id
+    finally:
+        store.close()
     return None
 
 
@@ -96,22 +116,34 @@ def spatial_layers(model, arch) -> list[LayerChoice]:
     return choices
 
 
-def load_analysis(run_id: str | None, data_dir=None, runs_dir=None) -> RunAnalysis:
-    """Everything Analyze shows for `run_id` (the newest run when None); CnnTuiError if absent."""
+def load_analysis(run_id: str | None, data_dir=None, runs_dir=None,
+                  snapshot: bool = False) -> RunAnalysis:
+    """Everything Analyze shows for `run_id` (the newest run when None); CnnTuiError if absent,
+    RunTraining while it trains unless `snapshot`."""
     import numpy as np
     from cnn_tui.api import load_run
     from cnn_tui.data import load_arrays
+    from cnn_tui.runs.store import RunStore
     from cnn_tui.train.evaluate import metrics_from_confusion
+    from cnn_tui.train.events import GradNorms
 
     if run_id is None:
         run_id = latest_run_id(runs_dir)
         if run_id is None:
             raise CnnTuiError("no trained run yet: train one on the Train screen (2) first")
-    loaded = load_run(run_id, runs_dir=runs_dir)
+    store = RunStore(runs_dir)
+    try:
+        record = store.get(run_id)
+        if record.status == "running" and not snapshot:
+            raise RunTraining(record)
+        grads = [GradNorms(g["epoch"], g["step"], g["layers"]) for g in store.grad_norms(record.id)]
+    finally:
+        store.close()
+    loaded = load_run(record.id, runs_dir=runs_dir)
     record, model = loaded.record, loaded.model
     arrays = load_arrays(data_dir)
-    stored = dict(record.evaluation or {})
-    n = int(stored.get("test_size") or len(arrays.test_images))
+    stored = dict(record.evaluation or {}) if record.status != "running" else {}
+    n = int(stored.get("test_size") or record.config.get("limit_test") or len(arrays.test_images))
     images = np.array(arrays.test_images[:n])
     labels = np.asarray(arrays.test_labels[:n], dtype=np.int64)
     probs = predict(model, images)
@@ -124,7 +156,8 @@ def load_analysis(run_id: str | None, data_dir=None, runs_dir=None) -> RunAnalys
         stored = {"confusion_matrix": metrics["confusion_matrix"], "per_class": metrics["per_class"],
                   "macro": metrics["macro"], "weighted": metrics["weighted"],
                   "test_acc": metrics["accuracy"], "test_size": n}
-    analysis = RunAnalysis(record, loaded.arch, model, images, labels, probs, stored, computed)
+    analysis = RunAnalysis(record, loaded.arch, model, images, labels, probs, stored, computed,
+                           snapshot=record.status == "running", grad_norms=grads)
     analysis.layers = spatial_layers(model, loaded.arch)
     from cnn_tui.train.probes import weight_histograms
     analysis.histograms = weight_histograms(model)

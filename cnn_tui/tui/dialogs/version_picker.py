@@ -67,7 +67,7 @@ def pick_version(screen) -> None:
     from cnn_tui.runs.history import History, arch_hash
 
     document = screen.app.document
-    history = History()
+    history = History(screen.app.settings.runs_dir)
     try:
         versions = history.related(document.arch, document.path)
     except CnnTuiError as err:

@@ -86,6 +86,7 @@ class AnalyzeScreen(Screen):
         Binding("g", "goto_image", "Go to image", show=False, id="analyze.goto"),
         Binding("w", "toggle_wrong", "Mistakes only / drawing maps", show=False,
                 id="analyze.wrong"),
+        Binding("L", "snapshot", "Snapshot", show=False, id="analyze.snapshot"),
     ]
 
     def __init__(self, run_id: str | None = None) -> None:
@@ -104,6 +105,7 @@ class AnalyzeScreen(Screen):
         self._mistake_pos = -1
         self._probs_drawn: list[float] | None = None
         self._newest_seen: str | None = None  # the newest run in the store when last loaded
+        self.training_run: str | None = None  # the run shown is training: reload when it ends
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -154,9 +156,11 @@ class AnalyzeScreen(Screen):
                                                               "confidence", "")
         from cnn_tui.tui.run_analysis import latest_run_id
         try:
-            self._newest_seen = latest_run_id()
+            self._newest_seen = latest_run_id(self.app.settings.runs_dir)
         except CnnTuiError:
             pass  # the load below reports it
+        self.app.feed.subscribe(self)
+        self.set_interval(1.0, self._check_training_run)
         self.reload()
 
     def on_screen_resume(self) -> None:
@@ -164,12 +168,54 @@ class AnalyzeScreen(Screen):
         opened from Runs before); otherwise stay on what is shown."""
         from cnn_tui.tui.run_analysis import latest_run_id
         try:
-            newest = latest_run_id()
+            newest = latest_run_id(self.app.settings.runs_dir)
         except CnnTuiError:
             return
         if newest and newest != self._newest_seen:
             self._newest_seen = newest
             self.show_run(None)
+        elif self.training_run is not None:
+            self._check_training_run()
+
+    def on_run_news(self, message) -> None:
+        """The app's current run changed: when it is the one shown here and it ended, show its
+        results; while it trains, say where it is."""
+        start = self.app.feed.history.start
+        if start is None or start.run_id != self.training_run:
+            return
+        if message.ended:
+            self.reload()
+        else:
+            self._say_training(None)
+
+    def _check_training_run(self) -> None:
+        """A run shown while training (this app's or any other) may have ended: reload then."""
+        if self.training_run is None:
+            return
+        from cnn_tui.runs.store import RunStore
+        store = RunStore(self.app.settings.runs_dir)
+        try:
+            record = store.get(self.training_run)
+        except CnnTuiError:
+            return
+        finally:
+            store.close()
+        if record.status != "running":
+            self.reload()
+        else:
+            self._say_training(record)
+
+    def _say_training(self, record) -> None:
+        if record is None:
+            h = self.app.feed.history
+            done, total = len(h.epochs), (h.start.epochs if h.start else 0)
+            run_id, name = self.training_run, (h.start.arch_name if h.start else "")
+        else:
+            done, total = len(record.epochs), int(record.config.get("epochs") or 0)
+            run_id, name = record.id, record.arch_name
+        self.query_one("#analyze-status", Static).update(
+            f"[b]{name}[/b] · run {run_id} · training: epoch {done}/{total} done · the views "
+            "fill in when it ends · L evaluates a mid-training snapshot now")
 
     # ------------------------------------------------------------------ loading
     def show_run(self, run_id: str | None) -> None:
@@ -177,15 +223,26 @@ class AnalyzeScreen(Screen):
         self.pinned = run_id
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, snapshot: bool = False) -> None:
         self.query_one("#analyze-status", Static).update(
             f"loading run {self.pinned}…" if self.pinned else "loading the newest run…")
-        self._load(self.pinned)
+        self._load(self.pinned, snapshot)
+
+    def action_snapshot(self) -> None:
+        """Evaluate the latest checkpoint of the run that is training (asked for: it costs CPU
+        time beside the training)."""
+        if self.training_run is None:
+            self.notify("the run shown is not training: its results are final", timeout=3)
+            return
+        self.pinned = self.training_run
+        self.reload(snapshot=True)
 
     @work(thread=True, exclusive=True, group="analyze", exit_on_error=False)
-    def _load(self, run_id: str | None):
+    def _load(self, run_id: str | None, snapshot: bool = False):
         from cnn_tui.tui.run_analysis import load_analysis
-        return load_analysis(run_id)
+        settings = self.app.settings
+        return load_analysis(run_id, data_dir=settings.data_dir, runs_dir=settings.runs_dir,
+                             snapshot=snapshot)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "profile":
@@ -201,19 +258,32 @@ class AnalyzeScreen(Screen):
         if event.state == WorkerState.SUCCESS:
             self._loaded(event.worker.result)
         elif event.state == WorkerState.ERROR:
+            from cnn_tui.tui.run_analysis import RunTraining
             err = event.worker.error
+            if isinstance(err, RunTraining):
+                self.training_run, self.record, self.error = err.record.id, err.record, None
+                self._newest_seen = err.record.id if self.pinned is None else self._newest_seen
+                self._say_training(err.record)
+                return
             self.error = str(err) if isinstance(err, CnnTuiError) else \
                 f"cannot analyze: {type(err).__name__}: {err}"
             self.query_one("#analyze-status", Static).update(self.error)
 
     def _loaded(self, data) -> None:
         self.data, self.record, self.error = data, data.record, None
+        self.training_run = data.record.id if data.snapshot else None
         if self.pinned is None:
             self._newest_seen = data.record.id
         self.image, self.layer_pos, self.channel, self._mistake_pos = 0, 0, 0, -1
         self.use_drawing = False
         r, ev = data.record, data.evaluation
-        note = " (computed from its checkpoint: the run was stopped)" if data.computed else ""
+        if data.snapshot:
+            note = (f" (a mid-training snapshot after epoch {len(r.epochs)}: the views fill in "
+                    "again when the run ends)")
+        elif data.computed:
+            note = f" (computed from its last checkpoint: the run {r.status})"
+        else:
+            note = ""
         self.query_one("#analyze-status", Static).update(
             f"[b]{r.arch_name}[/b] · run {r.id} · {r.status} · test accuracy "
             f"{100 * ev.get('test_acc', 0):.2f}% on {len(data.labels):,} images{note}")
@@ -232,14 +302,8 @@ class AnalyzeScreen(Screen):
 
     # ------------------------------------------------------------------ weights
     def grad_events(self) -> list:
-        """GradNorms of this run, when it was trained in this app (the Train screen keeps them)."""
-        mode_screen = getattr(self.app, "mode_screen", None)
-        train = mode_screen("train") if mode_screen else None
-        history = getattr(train, "history", None)
-        start = getattr(history, "start", None)
-        if start is None or self.data is None or start.run_id != self.data.record.id:
-            return []
-        return list(history.grad_norms)
+        """The gradient norms the shown run recorded (every run records them)."""
+        return list(self.data.grad_norms) if self.data is not None else []
 
     def _show_weights(self) -> None:
         from cnn_tui.tui.widgets.weights import gradflow_text, histogram_text
@@ -583,11 +647,19 @@ class AnalyzeScreen(Screen):
         return written
 
     def action_open_run(self) -> None:
-        from cnn_tui.tui.dialogs.path_prompt import PathPrompt
-
-        def chosen(text: str | None) -> None:
-            if text:
-                self.show_run(text.strip())
-
-        self.app.push_screen(PathPrompt("Run id (or a unique prefix, or a name)", "",
-                                        "enter: open · escape: cancel"), chosen)
+        """A picker of the stored runs, newest first."""
+        from cnn_tui.runs.store import RunStore
+        from cnn_tui.tui.dialogs.run_picker import RunPicker
+        store = RunStore(self.app.settings.runs_dir)
+        try:
+            records = store.list_runs()
+        except CnnTuiError as err:
+            self.notify(str(err), severity="error")
+            return
+        finally:
+            store.close()
+        if not records:
+            self.notify("no runs in the store yet: 2 trains one", severity="warning")
+            return
+        self.app.push_screen(RunPicker("Open which run?", records),
+                             lambda choice: choice and self.show_run(choice))

@@ -104,7 +104,7 @@ class RunsScreen(Screen):
         if self._store is None:
             from cnn_tui.runs.store import RunStore
 
-            self._store = RunStore(self._root)
+            self._store = RunStore(self._root or self.app.settings.runs_dir)
             self._store.upgrade()  # a store of an older cnn-tui: its runs' versions linked once
         return self._store
 

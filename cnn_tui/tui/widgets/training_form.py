@@ -140,6 +140,17 @@ class TrainingForm(VerticalScroll):
             if p.kind != BOOL:
                 self._show_error(p.name, "")
 
+    def set_limits(self, limits: dict) -> None:
+        """Refill the subset fields (a followed run's own subset)."""
+        self._limits = {p.name: limits.get(p.name) for p in LIMIT_PARAMS}
+        for p in LIMIT_PARAMS:
+            widget = self.query_one(f"#field-{p.name}", Input)
+            with widget.prevent(Input.Changed):
+                widget.value = _text(self._limits[p.name])
+                widget.remove_class("-invalid")
+            self.errors.pop(p.name, None)
+            self._show_error(p.name, "")
+
     def set_field(self, name: str, text: str) -> None:
         """Type `text` into a field as a user would (tests, the command palette)."""
         widget = self.query_one(f"#field-{name}")

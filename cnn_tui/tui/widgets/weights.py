@@ -57,8 +57,8 @@ def grad_series(events: list) -> dict[str, list[float]]:
 def gradflow_text(events: list) -> Text:
     series = grad_series(events)
     if not series:
-        return Text("no gradient norms recorded for this run: they are recorded while a run "
-                    "trains in this app (Train screen), every 50 steps")
+        return Text("no gradient norms recorded for this run (runs recorded before cnn-tui kept "
+                    "them, or stopped before their first step)")
     first, last = events[0], events[-1]
     out = Text(f"gradient norm per layer, log scale, {len(events)} samples from epoch "
                f"{first.epoch} step {first.step} to epoch {last.epoch} step {last.step}\n",
