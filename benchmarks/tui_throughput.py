@@ -1,93 +1,106 @@
-"""Does the TUI slow training down, and does it answer keys while training?
+"""Training under the app against the command line the user compares it with, key latency while
+training, and how far the app's live view lags the run.
 
 Trains the same architecture with the same settings, alternately:
-- headless, as `cnn-tui train` does it (the CLI's plain progress printer, to a null stream);
-- through the app: `CnnTuiApp` run headless (Textual's headless driver: everything is laid out,
-  rendered and composited, only the terminal write is skipped), Train screen, key `s`.
-- on a plain thread (the engine off the main thread, as in the app, with no UI at all);
-- through the app with the relay silenced (the app runs, nothing is drawn during training):
-  TUI / silent isolates what the live updates cost from machine noise and thread effects.
-It prints each run's training throughput (the engine's own images/s, training time only) and
-the ratios (target >= 0.95). On a CPU shared with busy neighbours the run-to-run noise is larger
-than the effect: compare the medians, and prefer a quiet machine.
+- `cli`: `cnn-tui train FILE` as a user runs it, in a process of its own (the baseline);
+- `tui`: the app (`CnnTuiApp` under Textual's headless driver: laid out, rendered and
+  composited, only the terminal write skipped), Train screen, key `s`: the run trains in the
+  app's training process and the app follows it through the store;
+- `thread`: the engine on a plain thread of one process (how the app trained before it used a
+  process: the GIL and OpenMP then compete with whatever else that process does).
+Throughput is the engine's own images/s (training time only), read from the run's record. The
+headline is TUI/cli (target >= 0.95, at the default thread count and with CNN_TUI_THREADS=1).
 
-While the TUI trains, a key is posted every `--key-every` seconds to a binding that only
-records when it ran; the time from posting the key to its action running is the key-press
-latency (target: p95 < 100 ms on a 2-core CPU).
+While the app trains, a key is posted every `--key-every` seconds to a binding that only records
+when it ran: the time from posting to its action is the key latency (target p95 <= 100 ms). The
+follow lag is, for every batch point the app received, the time from the trainer writing it
+down (its `wall` time in the store) to the app's history receiving it (target <= 1 s).
 
-    python benchmarks/tui_throughput.py                      # CPU: Beginner, 10,000 images
-    CNN_TUI_THREADS=1 python benchmarks/tui_throughput.py    # a CPU shared with busy neighbours
-    python benchmarks/tui_throughput.py --limit-train 0 --epochs 2   # all 55,000 (a GPU)
+    python benchmarks/tui_throughput.py --data-dir DIR
+    CNN_TUI_THREADS=1 python benchmarks/tui_throughput.py --data-dir DIR
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--template", default="template:beginner")
-    p.add_argument("--limit-train", type=int, default=10000, help="0: all 55,000")
+    p.add_argument("--limit-train", type=int, default=20000, help="0: all 55,000")
     p.add_argument("--limit-test", type=int, default=1000)
     p.add_argument("--val-size", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--key-every", type=float, default=0.2)
     p.add_argument("--data-dir", default=os.environ.get("CNN_TUI_DATA_DIR"))
+    p.add_argument("--modes", default="cli,tui,thread")
     return p.parse_args()
 
 
-def settings(args) -> dict:
-    out = {"epochs": args.epochs, "val_size": args.val_size, "device": args.device}
-    if args.batch_size:
-        out["batch_size"] = args.batch_size
+def flags(args) -> list[str]:
+    out = ["--epochs", str(args.epochs), "--val-size", str(args.val_size),
+           "--limit-test", str(args.limit_test)]
+    if args.limit_train:
+        out += ["--limit-train", str(args.limit_train)]
     return out
 
 
-def headless(arch, args, in_thread: bool = False) -> float:
-    """The CLI's way (main thread), or the same call on a plain thread (`in_thread`): the
-    latter isolates what the UI costs from what running the engine off the main thread does
-    (on a busy CPU, OpenMP teams behave differently there)."""
-    if in_thread:
-        import threading
-        box = []
-        worker = threading.Thread(target=lambda: box.append(headless(arch, args)))
-        worker.start()
-        worker.join()
-        return box[0]
-    from cnn_tui import api
+def record_of(runs: Path, run_id: str):
+    from cnn_tui.runs.store import RunStore
+    store = RunStore(runs)
     try:
-        from cnn_tui.commands.train_cmds import PlainPrinter
-        callbacks = [PlainPrinter(io.StringIO())]
-    except ImportError:
-        callbacks = []
-    result = api.train(arch, callbacks=callbacks, data_dir=args.data_dir,
-                       limit_train=args.limit_train or None, limit_test=args.limit_test,
-                       **settings(args))
-    return result.images_per_s
+        return store.get(run_id, points=True)
+    finally:
+        store.close()
 
 
-async def through_tui(arch, args, silent: bool = False) -> tuple[float, list[float], int, int]:
-    """Train through the app; `silent`: the relay posts nothing (the UI shows no progress), the
-    control that isolates what the live updates cost from what the app's mere presence costs."""
+def cli(args, runs: Path) -> float:
+    proc = subprocess.run([sys.executable, "-m", "cnn_tui", "train", args.template, *flags(args),
+                           "--data-dir", str(args.data_dir), "--runs-dir", str(runs), "--json"],
+                          cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"cli run failed: {proc.stderr[-500:]}")
+    return record_of(runs, json.loads(proc.stdout)["run_id"]).images_per_s
+
+
+def on_a_thread(args, runs: Path) -> float:
+    from cnn_tui import api
+    box: list = []
+
+    def job() -> None:
+        box.append(api.train(args.template, data_dir=args.data_dir, runs_dir=runs,
+                             epochs=args.epochs, val_size=args.val_size,
+                             limit_train=args.limit_train or None, limit_test=args.limit_test))
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    worker.join()
+    return box[0].images_per_s
+
+
+async def through_tui(args, runs: Path) -> tuple[float, list[float], list[float]]:
     from textual.binding import Binding
 
     from cnn_tui.tui.app import CnnTuiApp
     from cnn_tui.tui.screens.train import TrainScreen
 
     pings: list[float] = []
+    received: dict[tuple[int, int], float] = {}
 
     class PingTrainScreen(TrainScreen):
         BINDINGS = [*TrainScreen.BINDINGS, Binding("k", "ping", show=False)]
@@ -98,48 +111,60 @@ async def through_tui(arch, args, silent: bool = False) -> tuple[float, list[flo
     class BenchApp(CnnTuiApp):
         MODES = {**CnnTuiApp.MODES, "train": PingTrainScreen}
 
-    from cnn_tui.tui.training_worker import ProgressRelay
-    post = ProgressRelay._post
-    if silent:
-        ProgressRelay._post = lambda self, message: None
+    from cnn_tui.train.events import BatchEnd
+    from cnn_tui.tui.run_feed import TrainingHistory
+    add = TrainingHistory.add
+
+    def watch(self, event) -> None:  # when each batch point reaches the app
+        if isinstance(event, BatchEnd):
+            received.setdefault((event.epoch, event.step), time.time())
+        add(self, event)
+
+    TrainingHistory.add = watch
     try:
-        return await _drive(BenchApp(arch, offer_autosave=False), args, pings)
+        return await _drive(BenchApp, args, runs, pings, received)
     finally:
-        ProgressRelay._post = post
+        TrainingHistory.add = add
 
 
-async def _drive(app, args, pings: list[float]):
+async def _drive(BenchApp, args, runs: Path, pings: list[float], received: dict):
     from textual import events
+
+    from cnn_tui.api import load_architecture
+    from cnn_tui.session.run import RunState
+    from cnn_tui.session.settings import Settings
+    app = BenchApp(load_architecture(args.template), offer_autosave=False,
+                   settings=Settings.from_env(data_dir=args.data_dir, runs_dir=runs))
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         screen = app.screen
         form = screen.query_one("#train-form")
-        for name, value in settings(args).items():
+        for name, value in (("epochs", args.epochs), ("val_size", args.val_size),
+                            ("limit_train", args.limit_train or ""),
+                            ("limit_test", args.limit_test)):
             form.set_field(name, str(value))
-        form.set_field("limit_train", str(args.limit_train or ""))
-        form.set_field("limit_test", str(args.limit_test))
         await pilot.pause()
         assert not form.errors, form.errors
         app.post_message(events.Key("s", "s"))
-        while screen.relay is None or (screen.relay.history.start is None
-                                       and screen.state != "failed"):
+        while screen.state in (RunState.IDLE, RunState.STARTING):
             await asyncio.sleep(0.01)
-        while screen.busy and screen.relay.history.end is None:
+        while screen.state.active:
             await asyncio.sleep(args.key_every)
             before = len(pings)
             t0 = time.perf_counter()
             app.post_message(events.Key("k", "k"))
-            while len(pings) == before and screen.busy:
+            while len(pings) == before and screen.state.active:
                 await asyncio.sleep(0.001)
             if len(pings) > before:
                 latencies.append(pings[-1] - t0)
-        await screen.wait_until_idle(3600)
-        result = screen.worker.result
-        if result is None:
+        run_id = screen.run_id
+        if screen.state != RunState.FINISHED:
             raise SystemExit(f"the TUI run did not finish: {screen.state} {screen.last_message}")
-        relay = screen.relay
-        return result.images_per_s, latencies, relay.events, relay.posted
+    record = record_of(runs, run_id)
+    lags = [received[(p["epoch"], p["step"])] - p["wall"] for p in record.batch_points
+            if (p["epoch"], p["step"]) in received and p.get("wall")]
+    return record.images_per_s, latencies, lags
 
 
 def pct(values: list[float], q: float) -> float:
@@ -148,49 +173,48 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> int:
     args = parse_args()
-    home = Path(os.environ.get("CNN_TUI_HOME") or "/tmp/cnn-tui-bench")
+    if not args.data_dir:
+        raise SystemExit("--data-dir DIR (a folder holding MNIST/raw) is needed")
+    home = Path(tempfile.mkdtemp(prefix="cnn-tui-bench-"))
     os.environ["CNN_TUI_HOME"] = str(home)
-    if args.data_dir:  # the app finds MNIST the way a user's app does: the environment
-        os.environ["CNN_TUI_DATA_DIR"] = str(args.data_dir)
-    from cnn_tui import api
+    runs = home / "runs"
     import torch
-
-    arch = api.load_architecture(args.template)
-    print(f"torch {torch.__version__}, CNN_TUI_THREADS={os.environ.get('CNN_TUI_THREADS', '(all cores)')}, "
+    print(f"torch {torch.__version__}, CNN_TUI_THREADS="
+          f"{os.environ.get('CNN_TUI_THREADS', '(all cores)')}, cpu count {os.cpu_count()}, "
           f"cuda {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'}")
-    print(f"{arch.name}: {args.limit_train or 55000} training images x {args.epochs} epoch(s), "
-          f"device {args.device}, runs in {home}")
-    warm = argparse.Namespace(**{**vars(args), "limit_train": 2000, "epochs": 1})
-    headless(arch, warm)  # imports, cuDNN autotuning, MNIST cache
+    print(f"{args.template}: {args.limit_train or 55000} training images x {args.epochs} "
+          f"epoch(s), runs in {runs}")
+    modes = args.modes.split(",")
+    warm = argparse.Namespace(**{**vars(args), "limit_train": 2000})
+    cli(warm, runs)  # imports, MNIST in the page cache
     rows = []
     for r in range(args.repeats):
-        order = ["cli", "thread", "tui", "silent"]
-        if r % 2:
-            order.reverse()  # alternated: no side always gets the warmer machine
+        order = list(modes) if r % 2 == 0 else list(reversed(modes))
         got: dict = {}
         for mode in order:
-            if mode in ("tui", "silent"):
-                got[mode] = asyncio.run(through_tui(arch, args, silent=mode == "silent"))
+            if mode == "tui":
+                got[mode] = asyncio.run(through_tui(args, runs))
+            elif mode == "cli":
+                got[mode] = cli(args, runs)
             else:
-                got[mode] = headless(arch, args, in_thread=mode == "thread")
-        t, lat, n_events, n_posted = got["tui"]
-        q = got["silent"][0]
-        rows.append((got["cli"], got["thread"], t, q, lat))
-        print(f"run {r + 1}: cli {got['cli']:,.0f} · thread {got['thread']:,.0f} · TUI {t:,.0f} · "
-              f"TUI silent {q:,.0f} img/s · TUI/cli {t / got['cli']:.3f} · TUI/silent {t / q:.3f} · "
-              f"{len(lat)} keys, p95 {1000 * pct(lat, 0.95):.1f} ms · engine events {n_events}, "
-              f"UI messages {n_posted}")
-    med = [statistics.median(r[i] for r in rows) for i in range(4)]
-    cli, thr, tui, silent = med
-    lat = [x for r in rows for x in r[4]]
-    print(f"median images/s: cli {cli:,.0f}, thread {thr:,.0f}, TUI {tui:,.0f}, TUI silent "
-          f"{silent:,.0f}; TUI/cli {tui / cli:.3f}, TUI/thread {tui / thr:.3f}, "
-          f"TUI/silent {tui / silent:.3f} (target >= 0.95); per-repeat TUI/silent median "
-          f"{statistics.median(r[2] / r[3] for r in rows):.3f}")
+                got[mode] = on_a_thread(args, runs)
+        tui, lat, lags = got.get("tui", (float("nan"), [], []))
+        rows.append((got.get("cli", float("nan")), tui, got.get("thread", float("nan")), lat, lags))
+        print(f"run {r + 1}: cli {rows[-1][0]:,.0f} · TUI {tui:,.0f} · thread {rows[-1][2]:,.0f} "
+              f"img/s · TUI/cli {tui / rows[-1][0]:.3f} · {len(lat)} keys, p95 "
+              f"{1000 * pct(lat, 0.95):.1f} ms · follow lag p95 {pct(lags, 0.95):.2f} s")
+    cli_med, tui_med, thr_med = (statistics.median(r[i] for r in rows) for i in range(3))
+    lat = [x for r in rows for x in r[3]]
+    lags = [x for r in rows for x in r[4]]
+    print(f"median images/s: cli {cli_med:,.0f}, TUI {tui_med:,.0f}, thread {thr_med:,.0f}")
+    print(f"TUI/cli {tui_med / cli_med:.3f} (target >= 0.95); thread/cli {thr_med / cli_med:.3f}")
     if lat:
-        print(f"key latency over {len(lat)} keys: median {1000 * statistics.median(lat):.1f} ms, "
-              f"p95 {1000 * pct(lat, 0.95):.1f} ms, max {1000 * max(lat):.1f} ms "
-              f"(target < 100 ms)")
+        print(f"key latency while training, {len(lat)} keys: median "
+              f"{1000 * statistics.median(lat):.1f} ms, p95 {1000 * pct(lat, 0.95):.1f} ms, max "
+              f"{1000 * max(lat):.1f} ms (target p95 <= 100 ms)")
+    if lags:
+        print(f"follow lag, {len(lags)} batch points: median {statistics.median(lags):.2f} s, "
+              f"p95 {pct(lags, 0.95):.2f} s, max {max(lags):.2f} s (target <= 1 s)")
     return 0
 
 

@@ -47,7 +47,7 @@ def comparable(record) -> dict:
         "version": record.version, "params": record.params, "sizes": record.sizes,
         "epochs": [{k: rounded(v) for k, v in e.items() if k not in
                     ("seconds", "train_seconds", "images_per_s")} for e in record.epochs],
-        "batch_points": [{k: rounded(v) for k, v in p.items() if k != "images_per_s"}
+        "batch_points": [{k: rounded(v) for k, v in p.items() if k not in ("images_per_s", "wall")}
                          for p in record.batch_points],
         "grad_norms": [{"epoch": g["epoch"], "step": g["step"],
                         "layers": {k: rounded(v) for k, v in g["layers"].items()}}

@@ -199,7 +199,7 @@ async def test_an_app_started_while_a_detached_run_trains_follows_it(subset_env,
         assert any(run_id in str(n.message) and "a follows it" in str(n.message)
                    for n in app._notifications), "the app says a run is training"
         screen = await open_train(pilot)
-        assert run_id in screen.last_message and "a follows it" in screen.last_message
+        assert "a follows the run training elsewhere (Beginner" in screen.last_message
         await pilot.press("a")
         assert screen.run_id == run_id
         await wait_for(pilot, lambda: screen.history.start is not None, what="the run's start")

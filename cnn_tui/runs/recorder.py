@@ -7,10 +7,11 @@ in its callbacks, so every run records the same things:
   architecture version it trains (kept in the history too) and its sizes; a resume takes the
   same row up again;
 - each epoch's row, and at each epoch's end the peak memory and throughput so far;
-- batch points (epoch, step, loss, accuracy, learning rate, images/s), thinned to at most about
-  `MAX_POINTS` per run (one point each time the step crosses a multiple of the run's steps /
-  MAX_POINTS, and at each epoch's last step): each kept point is the mean over the steps since
-  the previous one, so the curve stays exact, only coarser;
+- batch points (epoch, step, loss, accuracy, learning rate, images/s, wall time), thinned to at
+  most about `MAX_POINTS` per run (one point each time the step crosses a multiple of the run's
+  steps / MAX_POINTS, never closer than its progress events, and at each epoch's last step):
+  each kept point is the mean over the steps since the previous one, so the curve stays exact,
+  only coarser;
 - per-layer gradient norms (at most about `MAX_GRAD_NORMS` samples per run);
 - the run's diagnosis as it is found, and the test evaluation and final status at the end.
 
@@ -129,7 +130,8 @@ class Recorder(Callback):
             count = max(window[2], 1)
             self._points.append({"epoch": event.epoch, "step": event.step, "steps": event.steps,
                                  "loss": window[0] / count, "acc": window[1] / count,
-                                 "lr": event.lr, "images_per_s": event.images_per_s})
+                                 "lr": event.lr, "images_per_s": event.images_per_s,
+                                 "wall": time.time()})
             self._window = [0.0, 0.0, 0]
         if self.clock() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()

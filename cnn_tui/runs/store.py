@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS batch_points (
     acc REAL,
     lr REAL,
     images_per_s REAL,
+    wall REAL,
     PRIMARY KEY (run_id, epoch, step)
 );
 CREATE TABLE IF NOT EXISTS grad_norms (
@@ -400,13 +401,13 @@ class RunStore:
         self._write("UPDATE runs SET sizes=? WHERE id=?", (json.dumps(sizes), run_id))
 
     def add_batch_points(self, run_id: str, points: list[dict]) -> None:
-        """Batch points: {epoch, step, steps, loss, acc, lr, images_per_s} (a resumed epoch's
-        points replace the ones it had)."""
+        """Batch points: {epoch, step, steps, loss, acc, lr, images_per_s, wall} (`wall`: the
+        Unix time it was measured; a resumed epoch's points replace the ones it had)."""
         self._write_many(
             "INSERT OR REPLACE INTO batch_points (run_id, epoch, step, steps, loss, acc, lr, "
-            "images_per_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "images_per_s, wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(run_id, int(p["epoch"]), int(p["step"]), p.get("steps"), p.get("loss"), p.get("acc"),
-              p.get("lr"), p.get("images_per_s")) for p in points])
+              p.get("lr"), p.get("images_per_s"), p.get("wall")) for p in points])
 
     def add_grad_norms(self, run_id: str, rows: list[dict]) -> None:
         """Gradient norms: {epoch, step, layers: {layer label: L2 norm}}."""
@@ -523,7 +524,7 @@ class RunStore:
         """The run's batch points after (epoch, step), in order."""
         epoch, step = after
         return self._read(
-            "SELECT epoch, step, steps, loss, acc, lr, images_per_s FROM batch_points "
+            "SELECT epoch, step, steps, loss, acc, lr, images_per_s, wall FROM batch_points "
             "WHERE run_id=? AND (epoch>? OR (epoch=? AND step>?)) ORDER BY epoch, step",
             (run_id, int(epoch), int(epoch), int(step)))
 

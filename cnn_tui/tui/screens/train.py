@@ -204,8 +204,11 @@ class TrainScreen(Screen):
     def _offer_running(self) -> None:
         runs = self._running_elsewhere()
         if runs:
-            more = f" (and {len(runs) - 1} more)" if len(runs) > 1 else ""
-            self.last_message = f"run {run_label(runs[0])} is training{more} · a follows it"
+            first = runs[0]
+            more = f", {len(runs) - 1} more" if len(runs) > 1 else ""
+            epochs = int(first.config.get("epochs") or 0)
+            self.last_message = (f"a follows the run training elsewhere ({first.arch_name}, "
+                                 f"epoch {len(first.epochs)}/{epochs}{more})")
 
     def _show_status(self, note: str | None = None) -> None:
         if note is not None:
