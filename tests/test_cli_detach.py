@@ -42,3 +42,32 @@ def test_detach_refuses_an_invalid_architecture_at_once(tmp_path, mnist_root, is
     assert done.returncode == 1
     assert "dense needs a vector" in done.stderr and "Traceback" not in done.stderr
     assert RunStore().list_runs() == []
+
+
+def test_a_detached_run_ignores_sighup_and_takes_sigterm_as_a_clean_stop(mnist_root, isolated_home):
+    import signal
+
+    from cnn_tui.train import checkpoint as ckpt
+
+    env = {**os.environ, "CNN_TUI_THREADS": "1"}
+    done = _cli("train", "template:beginner", "--epochs", "3", "--limit-train", "30000",
+                "--limit-test", "300", "--data-dir", str(mnist_root), "--detach", "--json",
+                env=env)
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    store = RunStore()
+    deadline = time.monotonic() + 120
+    while not store.batch_points(info["run_id"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(info["pid"], signal.SIGHUP)  # a dropped ssh session
+    time.sleep(1.0)
+    assert store.get(info["run_id"]).status == "running"
+    os.kill(info["pid"], signal.SIGTERM)  # kill, timeout, systemd, a container stop
+    deadline = time.monotonic() + 60
+    while store.get(info["run_id"]).status == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    record = store.get(info["run_id"])
+    assert record.status == "stopped", open(info["log"]).read()[-500:]
+    assert ckpt.load(store.checkpoint_path(record.id))["step"] > 0  # where it stopped is kept
+    log = open(info["log"]).read()
+    assert "stopping (SIGTERM)" in log and "Traceback" not in log

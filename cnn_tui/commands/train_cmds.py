@@ -163,10 +163,10 @@ class RichPrinter(Callback):
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
         self.console = Console(highlight=False)
         self.progress = Progress(TextColumn("{task.fields[what]}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                                 TextColumn("{task.fields[count]}"), TextColumn("{task.fields[info]}"),
                                  TimeElapsedColumn(), console=self.console, transient=True,
                                  refresh_per_second=2)
         self.task = None
@@ -175,10 +175,13 @@ class RichPrinter(Callback):
         self._last: tuple[int, float] | None = None  # (step, time) of the last progress event
 
     def _bar(self, what: str, total, done: int, info: str) -> None:
+        count = f"{done}/{total}" if total else ""
         if self.task is None:
             self.progress.start()
-            self.task = self.progress.add_task("run", total=total, what=what, info=info)
-        self.progress.update(self.task, completed=done, total=total, what=what, info=info)
+            self.task = self.progress.add_task("run", total=total, what=what, info=info,
+                                               count=count)
+        self.progress.update(self.task, completed=done, total=total, what=what, info=info,
+                             count=count)
 
     def _clear(self) -> None:
         if self.task is not None:
@@ -329,16 +332,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     options.compile = bool(args.compile)
     options.progress_every = args.progress_every
     control = Control()
-    signals = StopSignals(control).install()
+    signals = StopSignals(control).install()  # until the end: a late signal must not cut the report
     source_path = args.source_path or (args.source if args.source and Path(args.source).is_file() else None)
     try:
-        result = train_run(arch, overrides, settings=settings, options=options, resume=args.resume,
-                           name=args.name, run_id=args.run_id, source_path=source_path,
-                           callbacks=[printer], control=control)
+        try:
+            result = train_run(arch, overrides, settings=settings, options=options,
+                               resume=args.resume, name=args.name, run_id=args.run_id,
+                               source_path=source_path, callbacks=[printer], control=control)
+        finally:
+            if isinstance(printer, RichPrinter):
+                printer.close()
+        return _report(args, result, signals)
     finally:
         signals.restore()
-        if isinstance(printer, RichPrinter):
-            printer.close()
+
+
+def _report(args: argparse.Namespace, result, signals: StopSignals) -> int:
     if args.json:
         out = result.to_dict()
         out.pop("mistakes", None)
