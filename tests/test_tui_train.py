@@ -18,6 +18,7 @@ from textual import events
 from cnn_tui.spec.model import Layer
 from cnn_tui.spec.templates import beginner
 from cnn_tui.session.run import RunState
+from cnn_tui.tui.widgets.footer import KeyBar
 from cnn_tui.tui.widgets.training_form import TrainingForm
 
 LIMIT_TRAIN, LIMIT_TEST = 12000, 500
@@ -107,7 +108,8 @@ async def test_escape_leaves_the_settings_so_the_screen_keys_work_again():
         assert app.focused is screen.query_one("#epoch-table")
         assert "s" not in field.value  # nothing was typed on the way out
         ids = {item[2] for item in gather_context(app, screen).keys_here}
-        assert {"train.start", "train.pause", "train.stop"} <= ids
+        assert {"train.start", "train.resume", "train.attach"} <= ids
+        assert not {"train.pause", "train.stop"} & ids  # nothing is training: not offered
         # s reaches the screen's Start again (not pressed: it would train on the full set)
         assert screen.active_bindings["s"].binding.action == "start"
 
@@ -133,8 +135,12 @@ async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
         assert screen.state == RunState.RUNNING
         record = RunStore().get(screen.run_id)
         assert record.pid != __import__("os").getpid()  # trained by a process of its own
+        keys = " ".join(str(screen.query_one(KeyBar).render()).split())
+        assert keys.startswith("space Pause x Stop") and "Start" not in keys  # what applies now
         await pilot.press("space")
         await wait_for(pilot, lambda: screen.state == RunState.PAUSED, what="the pause")
+        await pilot.pause()
+        assert " ".join(str(screen.query_one(KeyBar).render()).split()).startswith("space Go on x Stop")
         await pilot.pause(0.8)
         count = len(screen.history.batches)
         await pilot.pause(1.2)
@@ -188,7 +194,7 @@ async def test_an_app_started_while_a_detached_run_trains_follows_it(subset_env,
     import sys
 
     proc = subprocess.run([sys.executable, "-m", "cnn_tui", "train", "template:beginner",
-                           "--epochs", "2", "--limit-train", "12000", "--val-size", "500",
+                           "--epochs", "2", "--limit-train", "30000", "--val-size", "500",
                            "--limit-test", "300", "--detach", "--json"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -205,17 +211,23 @@ async def test_an_app_started_while_a_detached_run_trains_follows_it(subset_env,
         await wait_for(pilot, lambda: screen.history.start is not None, what="the run's start")
         # the run's own settings in the form, not the document's
         form = screen.query_one(TrainingForm)
-        assert form.limits()["limit_train"] == 12000 and form.values()["epochs"] == 2
+        assert form.limits()["limit_train"] == 30000 and form.values()["epochs"] == 2
         assert form.disabled
         assert "cpu" in str(screen.query_one("#train-device").render())
         await wait_for(pilot, lambda: len(screen.history.batches) >= 3, what="batch points")
         progress = str(screen.query_one("#train-progress").render())
-        assert "step" in progress and "ETA" in progress
+        assert "epoch" in progress and "ETA" in progress and "img/s" in progress
+        await pilot.resize_terminal(60, 18)  # a small pane: the run's controls stay
+        await pilot.pause()
+        keys = str(screen.query_one(KeyBar).render())
+        assert "Pause" in keys and "Stop" in keys and "Start" not in keys
+        line = str(screen.query_one("#train-progress").render())
+        assert "ETA" in line and not line.rstrip().endswith(("·", "…"))
         assert await screen.wait_until_ended(240)
         await pilot.pause(0.3)
         assert screen.state == RunState.FINISHED, screen.last_message
         assert screen.query_one("#epoch-table").row_count == 2
-        assert len(screen.history.batches) >= 2 * (12000 // 64 // 10)  # every 10 steps
+        assert len(screen.history.batches) >= 2 * (30000 // 64 // 10)  # every 10 steps
 
 
 async def test_analyze_open_on_a_running_run_shows_its_end(subset_env):

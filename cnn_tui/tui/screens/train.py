@@ -73,6 +73,16 @@ def progress_line(done: int, total: int, text: str, width: int = 20) -> str:
     return f"{bar(share, width)} {100 * share:3.0f}%  {text}"
 
 
+def fit_parts(parts: list[str], width: int, sep: str = " · ") -> str:
+    """The leading `parts` joined by `sep`, as many as fit in `width` (at least the first)."""
+    out = parts[0] if parts else ""
+    for part in parts[1:]:
+        if len(out) + len(sep) + len(part) > width:
+            break
+        out += sep + part
+    return out
+
+
 def start_blocker(arch, form_errors: dict[str, str]) -> str | None:
     """Why a run cannot start now (the first architecture error or refused setting), or None."""
     from cnn_tui.spec.analysis import analyze
@@ -106,14 +116,29 @@ class TrainScreen(Screen):
             "resumed), `r` resumes the last stopped or interrupted run, `a` follows a run "
             "training elsewhere (another app, a shell, `cnn-tui train --detach`), `f` hides the "
             "settings to give the charts room.")
+    # the run's controls first; `check_action` shows only the keys that apply in each state
     BINDINGS = [
-        Binding("s", "start", "Start", id="train.start"),
         Binding("space", "pause", "Pause", id="train.pause"),
+        Binding("space", "unpause", "Go on", id="train.unpause"),
         Binding("x", "stop", "Stop", id="train.stop"),
+        Binding("s", "start", "Start", id="train.start"),
         Binding("r", "resume_run", "Resume", id="train.resume"),
         Binding("a", "attach", "Follow", id="train.attach"),
         Binding("f", "toggle_form", "Settings", show=False, id="train.form"),
     ]
+    KEEP_HINTS = 2  # a narrow footer keeps the run's two controls over the app's own keys
+    # action -> the states it applies in (None: every state)
+    APPLIES = {
+        "pause": {RunState.RUNNING},
+        "unpause": {RunState.PAUSED, RunState.PAUSING},
+        "stop": {RunState.STARTING, RunState.RUNNING, RunState.PAUSING, RunState.PAUSED},
+        "start": {RunState.IDLE, RunState.STOPPED, RunState.FINISHED, RunState.FAILED,
+                  RunState.INTERRUPTED},
+        "resume_run": {RunState.IDLE, RunState.STOPPED, RunState.FAILED, RunState.INTERRUPTED,
+                       RunState.FINISHED},
+        "attach": {RunState.IDLE, RunState.STOPPED, RunState.FINISHED, RunState.FAILED,
+                   RunState.INTERRUPTED},
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,6 +150,8 @@ class TrainScreen(Screen):
         self._rows = 0  # epoch rows drawn
         self._ips: float | None = None
         self._said = 0  # logs and diagnosis notified
+        self._cost_said = False  # the long-run estimate was given
+        self._side_chosen = False  # `f` was pressed during this run: no automatic collapse
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -158,7 +185,11 @@ class TrainScreen(Screen):
         self._show_status()
 
     def on_screen_resume(self) -> None:
-        """Back from Build: refill the form if the architecture's training section changed."""
+        """Back from Build: refill the form if the architecture's training section changed,
+        and forget a refusal the edit may have fixed."""
+        if self.last_message.startswith("[b]cannot start:[/b]") and not self.state.active:
+            reason = start_blocker(self.document.arch, self.query_one(TrainingForm).errors)
+            self.last_message = f"[b]cannot start:[/b] {reason}" if reason else IDLE_HINT
         config = self._arch_config()
         if not self.session.state.active and config != self._filled_from and self._shown_run is None:
             self._filled_from = config
@@ -221,6 +252,11 @@ class TrainScreen(Screen):
         if self.last_message:
             line += f"\n{self.last_message}"
         self.query_one("#train-status", Static).update(line, layout=False)  # fixed 2 lines
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Only the keys that apply in the run's state are offered (and answer)."""
+        states = self.APPLIES.get(action)
+        return states is None or self.state in states
 
     # ------------------------------------------------------------------ actions
     def action_start(self) -> None:
@@ -299,22 +335,27 @@ class TrainScreen(Screen):
 
     def _begin_view(self, note: str) -> None:
         self.query_one("#epoch-table", DataTable).clear()
-        self._rows, self._ips, self._said = 0, None, 0
+        self._rows, self._ips, self._said, self._cost_said = 0, None, 0, False
+        self._side_chosen = False
         for chart in self.query("#loss-chart, #acc-chart"):
             chart.set_history(self.history)
         self.query_one("#train-progress", Static).update(progress_line(0, 0, note), layout=False)
         self.query_one("#train-device", Static).update("", layout=False)
         self.query_one(TrainingForm).disabled = True
-        if self.size.width < 100:  # a narrow terminal: give the charts the room while training
-            self.query_one("#train-side").display = False
+        self._fit_side()
         self.query_one("#epoch-table").focus()
         self._show_status(note)
+        self.refresh_bindings()
 
     def action_pause(self) -> None:
-        if self.state == RunState.RUNNING and self.session.pause():
+        if self.session.pause():
             self._show_status("pausing after the current step…")
-        elif self.state in (RunState.PAUSED, RunState.PAUSING) and self.session.unpause():
-            self._show_status("resumed")
+            self.refresh_bindings()
+
+    def action_unpause(self) -> None:
+        if self.session.unpause():
+            self._show_status("training again")
+            self.refresh_bindings()
 
     def action_stop(self) -> None:
         if not self.state.active or self.state == RunState.STOPPING:
@@ -330,13 +371,29 @@ class TrainScreen(Screen):
         """Ask the run to stop (no question asked): after confirming, and on quit."""
         if self.session.stop():
             self._show_status("stopping after the current step…")
+            self.refresh_bindings()
 
     def action_toggle_form(self) -> None:
         side = self.query_one("#train-side")
         side.display = not side.display
+        self._side_chosen = True  # the user's choice stands until the next run
+
+    def _fit_side(self) -> None:
+        """Below 100 columns a run's charts get the settings' room (they are the run's own,
+        read-only then); they come back when the run ends or the terminal widens."""
+        if self._side_chosen:
+            return
+        narrow = self.size.width < 100 and self.state.active
+        self.query_one("#train-side").display = not narrow
+
+    def on_resize(self) -> None:
+        self._fit_side()
+        if self.history.last_batch is not None:
+            self._draw_progress()
 
     # ------------------------------------------------------------------ the run's news
     def on_run_news(self, message: RunNews) -> None:
+        self.refresh_bindings()
         h = self.history
         if h.start is not None and self._shown_run != h.start.run_id:
             self._show_run_settings(h.start)
@@ -385,6 +442,7 @@ class TrainScreen(Screen):
             bar.update(progress_line(1, 1, f"done · {len(h.epochs)} epochs"), layout=False)
         self._show_status(note)
         self.query_one(TrainingForm).disabled = False
+        self._fit_side()
 
     def _show_run_settings(self, start) -> None:
         """The form shows the followed run's own settings (read-only while it trains)."""
@@ -432,13 +490,29 @@ class TrainScreen(Screen):
         batch = (start.batch_size if start and start.batch_size else 0) or \
             max(1, ev.seen // max(ev.step, 1))
         eta = (total - done) * batch / self._ips if self._ips and self.state.active else None
-        # what matters most first: a narrow pane (80 columns, settings shown) cuts the tail
-        text = (f"epoch {ev.epoch}/{epochs} · ETA {fmt_duration(eta)} · loss {ev.loss:.4f} · "
-                f"acc {100 * ev.acc:.1f}% · {ev.images_per_s:,.0f} img/s · "
-                f"step {ev.step}/{ev.steps} · lr {ev.lr:.3g}")
+        self._say_cost(eta, start, done)
+        # what matters most first; as many parts as the line has room for, never a cut one
+        parts = [f"epoch {ev.epoch}/{epochs}", f"ETA {fmt_duration(eta)}" if eta is not None
+                 else "", f"loss {ev.loss:.4f}", f"acc {100 * ev.acc:.1f}%",
+                 f"{ev.images_per_s:,.0f} img/s", f"step {ev.step}/{ev.steps}", f"lr {ev.lr:.3g}"]
         line = self.query_one("#train-progress", Static)
-        bar_width = 20 if line.size.width >= 80 else 8
+        width = line.size.width or self.size.width
+        bar_width = 20 if width >= 100 else 10 if width >= 70 else 6
+        text = fit_parts([p for p in parts if p], width - bar_width - 7)
         line.update(progress_line(done, total, text, bar_width), layout=False)  # no layout
+
+    def _say_cost(self, eta: float | None, start, done: int) -> None:
+        """Once per run, early: what a long CPU run will cost, measured on its first steps."""
+        if self._cost_said or eta is None or start is None or done < 20:
+            return
+        self._cost_said = True
+        if start.device == "cuda" or eta < 300:
+            return
+        images = f"{start.train_size:,} images"
+        self.notify(f"{start.epochs - start.start_epoch} epochs of {images}: about "
+                    f"{fmt_duration(eta)} on this {start.device.upper()}, measured on its first "
+                    "steps. x stops it; the settings' limit train trains on a subset.",
+                    title="A long run", timeout=12)
 
     def _draw_epochs(self) -> None:
         table = self.query_one("#epoch-table", DataTable)

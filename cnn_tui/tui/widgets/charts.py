@@ -2,7 +2,9 @@
 
 Each chart shows the training curve per batch (smoothed with an exponential moving average,
 thinned to at most `MAX_POINTS`), the training value per epoch and the validation value per
-epoch, each with its own marker so the lines stay apart without colour. Redrawing is throttled
+epoch, each with its own marker so the lines stay apart without colour. The legend is in the
+title line (`loss  ⠶ batch  + epoch  o val`), never over the curves: a plot five rows high
+has no room for one inside. Redrawing is throttled
 by the screen (paced by `render_seconds`, what the last draw cost); `set_history` only stores
 a reference and asks for a refresh.
 """
@@ -95,15 +97,17 @@ class _MetricChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.title)
-        plt.xlabel("epoch")
         bx, by, ex, ey, vx, vy = self._series()
+        legend = [name for name, shown in (("⠶ batch", bx), ("+ epoch", ex), ("o val", vx))
+                  if shown]
+        plt.title("  ".join([self.title, *legend]))
+        plt.xlabel("epoch")
         if bx:
-            plt.plot(bx, by, label="train (batch, smoothed)", marker="braille")
+            plt.plot(bx, by, marker="braille")
         if ex:
-            plt.scatter(ex, ey, label="train (epoch)", marker="+")
+            plt.scatter(ex, ey, marker="+")
         if vx:
-            plt.plot(vx, vy, label="validation", marker="o")
+            plt.plot(vx, vy, marker="o")
         return super().render()
 
 
@@ -115,7 +119,7 @@ class LossChart(_MetricChart):
 
 
 class AccuracyChart(_MetricChart):
-    title = "accuracy %"
+    title = "acc %"
     column = 2
     epoch_train = "train_acc"
     epoch_val = "val_acc"

@@ -159,12 +159,17 @@ class KeyBar(Widget, can_focus=False):
         line = draw("  ")
         if not fits(line):
             # one space between hints; then whole hints give way, never cut mid-word (F1 lists
-            # them all): the screen's from its last but its first, then the app's from its last
+            # them all): the screen's from its last but its first `KEEP_HINTS` (the keys that
+            # matter most now, such as a run's pause and stop), then the app's from its last
+            keep = max(1, int(getattr(self.screen, "KEEP_HINTS", 1)))
             line = draw(" ")
             while not fits(line) and len(shown) > 1:
                 own = [i for i in shown if i not in app_items]
                 of_app = [i for i in shown if i in app_items]
-                shown.remove(own[-1] if len(own) > 1 or not of_app else of_app[-1])
+                if len(own) > keep or not of_app:
+                    shown.remove(own[-1])
+                else:
+                    shown.remove(of_app[-1])
                 line = draw(" ")
         if palette is not None:
             right = Text(no_wrap=True, end="")
