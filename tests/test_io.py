@@ -251,7 +251,7 @@ def test_write_errors_are_one_line(tmp_path):
     with pytest.raises(CnnTuiError, match="is not a folder"):
         write_file(get_template("beginner"), tmp_path / "file" / "x.json")
     if os.path.isdir("/proc/self"):  # not writable even for root
-        with pytest.raises(CnnTuiError, match=r"^/proc/self/x\.json: cannot write \("):
+        with pytest.raises(CnnTuiError, match=r"^cannot write /proc/self/x\.json: "):
             write_file(get_template("beginner"), "/proc/self/x.json")
     if os.geteuid() != 0:
         ro = tmp_path / "ro"

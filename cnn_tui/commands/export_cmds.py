@@ -62,6 +62,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cnn_tui import export
+    from cnn_tui.atomic import check_overwrite
 
     fmt = args.format
     kind = export.FORMATS[fmt].kind
@@ -90,8 +91,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     path = export.output_path(args.output, args.name,
                               export.default_name(source, fmt, args.all_runs))
-    if path.exists() and not args.force and not path.is_dir():
-        raise ExportError(f"{path} exists (use --force to replace it)")
+    check_overwrite(path, args.force, ExportError)
     if source is None:
         written = export.export_runs(fmt, path, args.runs_dir, args.summary)
     else:

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError, RunStoreError
 
 EMPTY = ("no architecture versions kept yet: saving in the app (ctrl+s) or training "
@@ -341,9 +342,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         sys.stdout.write(version.text)
         return 0
     path = Path(args.output).expanduser()
-    if (path.exists() or path.is_symlink()) and not args.force:
-        raise CnnTuiError(f"{args.output}: already exists (use --force to overwrite it)")
-    spec_io.write_file(arch, path)
+    atomic.check_overwrite(path, args.force)
+    spec_io.write_file(arch, path, overwrite=args.force)
     # The file now holds this version: keeping it as seen there makes it the parent of the
     # next version saved to that file (not the one the restore replaced).
     problem = remember(arch, "save", path, root=_root(args))

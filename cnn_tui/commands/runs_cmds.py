@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError
 
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fmt.add_argument("--csv", action="store_true")
     fmt.add_argument("--json", action="store_true")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     export.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     export.set_defaults(func=cmd_export)
 
@@ -129,8 +131,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         text = json.dumps(record.to_dict(), indent=2) + "\n"
     if args.output:
-        from cnn_tui.export.atomic import write_text
-        write_text(Path(args.output), text)
+        path = Path(args.output).expanduser()
+        atomic.check_overwrite(path, args.force)
+        atomic.write_text(path, text, overwrite=args.force)
     else:
         sys.stdout.write(text)
     return 0

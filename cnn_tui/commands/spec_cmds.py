@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import io, sharecode, templates
 
@@ -49,9 +50,8 @@ def _emit(arch, output: str | None, force: bool) -> None:
         sys.stdout.write(io.dumps(arch))
         return
     path = Path(output)
-    if path.exists() and not force:
-        raise CnnTuiError(f"{output}: already exists (use --force to overwrite it)")
-    io.write_file(arch, path)
+    atomic.check_overwrite(path, force)
+    io.write_file(arch, path, overwrite=force)
     print(f"wrote {output}", file=sys.stderr)
 
 

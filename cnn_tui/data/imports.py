@@ -11,15 +11,14 @@ latin-1 text-to-bytes step of a protocol-2 pickle).
 
 from __future__ import annotations
 
+import contextlib
 import io
-import os
 import pickle
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-from cnn_tui import locations
+from cnn_tui import atomic, locations
 from cnn_tui.data.mnist import FILES, check_bytes, file_in, idx_bytes, raw_dir, read_file
 from cnn_tui.errors import DataError
 
@@ -211,26 +210,18 @@ def install(blobs: dict[str, bytes], dest_root: str | Path | None = None,
     for key in FILES:
         check_bytes(key, blobs[key], f"{FILES[key][0]} (to install)")
     raw = raw_dir(root)
-    temps: list[tuple[Path, Path]] = []
     try:
         raw.mkdir(parents=True, exist_ok=True)
-        for key, (name, _, _) in FILES.items():
-            _say(progress, f"writing {raw / name}")
-            fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.", suffix=".tmp")
-            temps.append((Path(tmp), raw / name))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blobs[key])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache is ordinary readable data
-        for tmp, final in temps:
-            os.replace(tmp, final)
-            final.with_name(f"{final.name}.gz").unlink(missing_ok=True)
     except OSError as exc:
         raise DataError(f"cannot write MNIST into {raw}: {exc.strerror or exc}") from None
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
+    # All four are written before any is put in place: a failure leaves the old set whole.
+    with contextlib.ExitStack() as stack:
+        for key, (name, _, _) in FILES.items():
+            _say(progress, f"writing {raw / name}")
+            tmp = stack.enter_context(atomic.atomic_path(raw / name, error=DataError))
+            tmp.write_bytes(blobs[key])
+    for name, _, _ in FILES.values():
+        (raw / f"{name}.gz").unlink(missing_ok=True)
     return root
 
 

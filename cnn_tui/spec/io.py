@@ -3,22 +3,21 @@
 Whatever a user points us at (a file from the browser builder, a hand-edited file, a binary, a
 10^5-deep JSON array, a 4 GB log) ends as an `Architecture` or as one `SpecError` line that
 starts with the file name and then the field path: `net.json: layers[3].kernel_size: must be
-1..11, got 0`. Nothing else escapes. Writing goes through a temporary file in the same folder
-and `os.replace`, so a crash or a full disk never leaves a half-written architecture behind.
+1..11, got 0`. Nothing else escapes. Writing goes through `cnn_tui.atomic` (a temporary file in the
+same folder, fsync, rename), so a crash or a full disk never leaves a half-written architecture.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
-from cnn_tui.errors import CnnTuiError, SpecError
+from cnn_tui import atomic
+from cnn_tui.errors import SpecError
 from cnn_tui.spec.model import Architecture
 
 MAX_FILE_BYTES = 1_000_000
@@ -204,45 +203,14 @@ def dumps(arch: Architecture) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_file(arch: Architecture, path: str | Path) -> None:
-    """Write `arch` to `path` atomically (temp file beside it, then os.replace)."""
-    path = Path(path)
-    shown = str(path)
+def write_file(arch: Architecture, path: str | Path, *, overwrite: bool = True) -> None:
+    """Write `arch` to `path` atomically (`cnn_tui.atomic`: temp file beside it, fsync, rename;
+    a symlink is written through). Without `overwrite` an existing path is refused."""
     try:
         data = dumps(arch).encode("utf-8")
     except UnicodeEncodeError:
-        raise SpecError(shown, "the name holds characters that cannot be saved as UTF-8") from None
-    if path.is_symlink():  # replace the file the link points at, keep the link
-        path = Path(os.path.realpath(path))
-    parent = path.parent
-    if path.is_dir():
-        raise CnnTuiError(f"{shown}: cannot write: it is a folder")
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise CnnTuiError(f"{shown}: cannot write: {str(parent)!r} {what}")
-    tmp = parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # keep an existing file's mode
-            except OSError:
-                pass
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except PermissionError:
-        raise CnnTuiError(f"{shown}: cannot write (permission denied)") from None
-    except OSError as exc:
-        raise CnnTuiError(f"{shown}: cannot write ({exc.strerror or exc})") from None
+        raise SpecError(str(path), "the name holds characters that cannot be saved as UTF-8") from None
+    atomic.write_bytes(path, data, overwrite=overwrite)
 
 
 def load_source(text: str) -> Architecture:

@@ -5,20 +5,19 @@ position inside an epoch when a run was stopped mid-epoch (with that epoch's per
 history and every RNG state (torch, CUDA, numpy, Python) converted to tensors and plain types so
 the restricted unpickler accepts them.
 
-Writes go to a temp file in the same folder, are flushed and fsynced, then `os.replace`d over the
-old file: a crash or a full disk leaves the previous checkpoint whole.
+Writes go through `cnn_tui.atomic` (a temp file `.checkpoint.pt.XXXXXXXX.tmp` in the same folder,
+fsynced, renamed over the old file): a crash or a full disk leaves the previous checkpoint whole.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import TrainingError
 
 
@@ -70,28 +69,14 @@ def save(path: Path, state: dict) -> None:
     """Write `state` to `path` atomically; TrainingError (nothing replaced) on any OS error."""
     import torch
     path = Path(path)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise TrainingError(f"cannot write checkpoint {path}: {exc.strerror or exc}") from None
+        with atomic.atomic_path(path, what="checkpoint", error=TrainingError) as tmp:
+            torch.save(state, tmp)
     except RuntimeError as exc:  # torch's zip writer reports a short write (a full disk) so
         free = _free_bytes(path.parent)
         why = ("no space left on the device" if free is not None and free < (1 << 20)
                else str(exc).splitlines()[0][:120])
         raise TrainingError(f"cannot write checkpoint {path}: {why}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def load(path: Path, map_location="cpu") -> dict:
