@@ -14,6 +14,7 @@ import json
 import sys
 
 from cnn_tui.errors import ExportError
+from cnn_tui.spec.text import printable
 
 FORMAT_NAMES = ("pytorch", "keras", "markdown", "share", "pt", "safetensors", "torchscript",
                 "onnx", "csv", "json")
@@ -97,7 +98,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         written = export.export_to(source, fmt, path, summary=args.summary)
     size = Path(written).stat().st_size
-    print(f"wrote {written} ({fmt}, {size:,} bytes)")
+    print(f"wrote {printable(written)} ({fmt}, {size:,} bytes)")
     return 0
 
 

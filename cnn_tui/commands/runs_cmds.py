@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.text import printable
 
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
                  "images_per_s", "batch_size")
@@ -82,9 +83,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     header = f"{'ID':<21} {'STATUS':<11} {'ARCH':<16} {'NAME':<14} {'EP':>4} {'VAL':>7} {'TEST':>7} {'DEVICE':<6} STARTED"
     print(header)
     for r in records:
-        print(f"{r.id:<21} {r.status:<11} {r.arch_name[:16]:<16} {(r.name or '')[:14]:<14} "
+        print(f"{r.id:<21} {r.status:<11} {printable(r.arch_name)[:16]:<16} "
+              f"{printable(r.name or '')[:14]:<14} "
               f"{len(r.epochs):>4} {_pct(r.best_val_acc):>7} {_pct(r.test_acc):>7} "
-              f"{(r.device or '-'):<6} {_when(r.started)}")
+              f"{printable(r.device or '-'):<6} {_when(r.started)}")
     return 0
 
 
@@ -93,13 +95,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record.to_dict(), indent=2))
         return 0
-    print(f"run       {record.id}" + (f"  ({record.name})" if record.name else ""))
-    print(f"status    {record.status}" + (f": {record.message}" if record.message else ""))
-    print(f"arch      {record.arch_name}  ({record.params or 0:,} parameters)")
-    print(f"device    {record.device} ({record.device_name})")
+    print(f"run       {record.id}" + (f"  ({printable(record.name)})" if record.name else ""))
+    print(f"status    {record.status}" + (f": {printable(record.message)}" if record.message else ""))
+    print(f"arch      {printable(record.arch_name)}  ({record.params or 0:,} parameters)")
+    print(f"device    {printable(record.device)} ({printable(record.device_name)})")
     print(f"started   {_when(record.started)}   ended {_when(record.ended)}")
     cfg = record.config
-    print("config    " + ", ".join(f"{k}={cfg[k]}" for k in (
+    print("config    " + ", ".join(f"{k}={printable(cfg[k])}" for k in (
         "optimizer", "learning_rate", "batch_size", "epochs", "schedule", "augment", "seed")
         if k in cfg))
     if record.epochs:

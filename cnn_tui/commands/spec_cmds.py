@@ -13,6 +13,7 @@ from pathlib import Path
 from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import io, sharecode, templates
+from cnn_tui.spec.text import check_label, printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,13 +53,13 @@ def _emit(arch, output: str | None, force: bool) -> None:
     path = Path(output)
     atomic.check_overwrite(path, force)
     io.write_file(arch, path, overwrite=force)
-    print(f"wrote {output}", file=sys.stderr)
+    print(f"wrote {printable(output)}", file=sys.stderr)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
     arch = templates.get_template(args.template)
     if args.name is not None:
-        name = " ".join(args.name.split())
+        name = " ".join(check_label(args.name, "--name").split())
         if not name or len(name) > 200:
             raise CnnTuiError("--name: must be 1..200 characters")
         arch.name = name

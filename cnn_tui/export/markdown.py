@@ -13,6 +13,7 @@ from typing import Any
 
 from cnn_tui.spec.layers import KEY_PARAMS, LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
+from cnn_tui.spec.text import markdown_safe
 
 
 def describe_layer(layer: Layer) -> str:
@@ -58,7 +59,7 @@ def architecture_markdown(arch: Architecture, analysis: Any = None) -> str:
         from cnn_tui.spec.analysis import analyze
 
         analysis = analyze(arch)
-    lines = [f"# {_cell(arch.name)}", ""]
+    lines = [f"# {markdown_safe(arch.name)}", ""]
     c, h, w = arch.input
     lines.append(f"Input `[{c}, {h}, {w}]`, {arch.classes} classes. "
                  "Shapes are channels-first; parameters are what PyTorch counts.")

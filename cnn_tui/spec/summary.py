@@ -16,6 +16,7 @@ from typing import Any
 from cnn_tui.spec.analysis import Analysis, LayerInfo, param
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Layer
+from cnn_tui.spec.text import printable
 
 
 def describe_layer(layer: Layer) -> str:
@@ -81,7 +82,7 @@ def summary_table(analysis: Analysis, width: int = 100) -> str:
     thin = "-" * width
     lines = [rule]
     c, h, w = a.arch.input
-    left = a.arch.name
+    left = printable(a.arch.name)
     right = f"input [{c}, {h}, {w}], {a.arch.classes} classes"
     lines.append(left[: width - len(right) - 1].ljust(width - len(right)) + right)
     lines.append(thin)

@@ -33,6 +33,7 @@ from cnn_tui.spec.layers import ACTIVATIONS, LAYER_TYPES
 from cnn_tui.spec.model import (MAX_CHANNELS, MAX_CLASSES, MAX_NAME, MAX_SIDE, MIN_CLASSES,
                                  Architecture)
 from cnn_tui.spec.params import INT, Param
+from cnn_tui.spec.text import check_label
 from cnn_tui.tui.dialogs.preview_form import PreviewForm, append_issue_changes, help_text
 from cnn_tui.tui.widgets.layer_list import count_str, shape_str
 
@@ -63,6 +64,7 @@ def parse_name(text: str) -> str:
         raise SpecError("", "must not be empty")
     if len(name) > MAX_NAME:
         raise SpecError("", f"must be at most {MAX_NAME} characters, got {len(name)}")
+    check_label(name, "")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:

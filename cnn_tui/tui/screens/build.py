@@ -23,6 +23,7 @@ from cnn_tui.spec import edit
 from cnn_tui.spec.analysis import Analysis, analyze
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
+from cnn_tui.spec.text import printable
 from cnn_tui.tui.dialogs.layer_form import LayerForm
 from cnn_tui.tui.dialogs.layer_picker import LayerPicker
 from cnn_tui.tui.dialogs.template_picker import TemplatePicker
@@ -144,7 +145,8 @@ class BuildScreen(Screen):
         doc = self.document
         name = doc.path.name if isinstance(doc.path, Path) else "not saved yet"
         dirty = " [modified]" if doc.dirty else ""
-        self.query_one("#input-line", Static).update(f"{input_text(analysis)} | {name}{dirty}")
+        self.query_one("#input-line", Static).update(
+            printable(f"{input_text(analysis)} | {name}{dirty}"))
         self.query_one(Totals).show(analysis, score(analysis).value)
         if self.has_class("diagram"):
             self.query_one(Diagram).show(analysis, table.current_row)

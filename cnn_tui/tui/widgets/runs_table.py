@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from cnn_tui.runs.compare import fmt_duration
+from cnn_tui.spec.text import printable
 
 
 def _lr(r) -> float | None:
@@ -168,7 +169,9 @@ class RunsTable(DataTable):
             status = cells[-1]
             style = {"failed": "red", "running": "bold", "interrupted": "yellow",
                      "stopped": "dim"}.get(status, "")
-            self.add_row(Text(mark, style="bold reverse" if mark else ""), *cells[:-1],
+            # cells as Text, never markup: names come from users and old stores
+            self.add_row(Text(mark, style="bold reverse" if mark else ""),
+                         *(Text(printable(cell)) for cell in cells[:-1]),
                          Text(status, style=style), key=run_id)
         if keep is not None:
             ids = [r.id for r in self.shown]
