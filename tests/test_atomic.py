@@ -239,3 +239,27 @@ def test_every_output_path_is_kept_unless_force(command, tmp_path, capsys, a_run
     assert code == 0, err
     assert mine.read_text() != "precious" and mine.stat().st_size > 0
     assert _temps(tmp_path) == []
+
+
+async def test_save_as_onto_a_dangling_symlink_asks_first(tmp_path):
+    """The app's --force is a question: a symlink pointing nowhere is a path that exists."""
+    from textual.widgets import Input
+
+    from cnn_tui.tui.app import CnnTuiApp
+    from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "nowhere.json")
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.document.apply(get_template("lenet5"), "change")
+        await pilot.press("f2")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(link)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.document.dirty and app.document.path is None
+    assert link.is_symlink() and not (tmp_path / "nowhere.json").exists()
