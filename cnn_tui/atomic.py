@@ -207,7 +207,7 @@ def remove_stale_temps(folder: PathLike, name: str) -> list[Path]:
         return removed
     for entry in entries:
         n = entry.name
-        if not n.endswith(".tmp") or not (n.startswith(f".{name}.") or n.startswith(f"{name}.")):
+        if not n.endswith(".tmp") or not n.startswith((f".{name}.", f"{name}.")):
             continue
         if entry.is_dir() and not entry.is_symlink():
             continue

@@ -18,8 +18,13 @@ from cnn_tui.runs.store import RunStore
 from cnn_tui.spec import sharecode
 from cnn_tui.spec.io import parse_json_text
 from cnn_tui.spec.templates import get_template
-from cnn_tui.spec.text import (check_label, docstring_safe, markdown_safe, markup_safe,
-                               printable)
+from cnn_tui.spec.text import (
+    check_label,
+    docstring_safe,
+    markdown_safe,
+    markup_safe,
+    printable,
+)
 
 ESC_TITLE = "\x1b]0;pwned\x07"      # OSC 0: retitles the window
 CLEAR = "\x1b[2J"                   # clears the screen
@@ -181,7 +186,7 @@ def test_runs_list_and_show_escape_what_an_old_store_holds(capsys, old_store):
     root, run_id = old_store
     code, out, err = _run(capsys, "runs", "--runs-dir", root, "list")
     assert code == 0 and _clean(out) and "run\\x1b]52" in out
-    code, out, err = _run(capsys, "runs", "--runs-dir", root, "show", run_id)
+    code, out, _ = _run(capsys, "runs", "--runs-dir", root, "show", run_id)
     assert code == 0 and _clean(out)
     assert "arch\\x1b]0;pwned\\x07" in out and "boom\\x1b[2J" in out and "gpu\\x1b[2J" in out
 
@@ -234,7 +239,7 @@ def test_markdown_heading_escapes_the_name():
 async def test_the_app_draws_hostile_names_as_plain_text(old_store, monkeypatch):
     from cnn_tui.tui.app import CnnTuiApp
 
-    root, run_id = old_store
+    root, _ = old_store
     monkeypatch.setenv("CNN_TUI_RUNS_DIR", str(root))
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError, RunStoreError
+from cnn_tui.spec.fmt import and_more
+from cnn_tui.spec.fmt import percent as _pct
 from cnn_tui.spec.text import printable
 
 EMPTY = ("no architecture versions kept yet: saving in the app (ctrl+s) or training "
@@ -171,8 +173,8 @@ def resolve(history, text: str):
     candidates = [v for v in history.versions(limit=1_000_000_000) if v.hash.startswith(prefix)]
     if candidates:
         shown = ", ".join(f"{v.short} ({v.name[:30]}, {_when(v.created)})" for v in candidates[:5])
-        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
-        raise RunStoreError(f"architecture version {prefix!r} is ambiguous: {shown}{more}")
+        raise RunStoreError(f"architecture version {prefix!r} is ambiguous: {shown}"
+                            f"{and_more(len(candidates) - 5)}")
     raise RunStoreError(f"no architecture version {prefix!r} in {history.db} "
                         "(see `cnn-tui history list`)")
 
@@ -185,10 +187,6 @@ def _when(ts, seconds: bool = False) -> str:
 
 def _params(n) -> str:
     return "?" if n is None else f"{n:,}"
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
 
 
 def _arch(version):
@@ -289,7 +287,8 @@ def _line(v) -> str:
 
 
 def _print_version(version, ancestors: list, children: list, runs: list) -> None:
-    from cnn_tui.spec.analysis import analyze, shape_text
+    from cnn_tui.spec.analysis import analyze
+    from cnn_tui.spec.fmt import shape_text
     from cnn_tui.spec.summary import describe_layer
 
     print(f"version   {version.hash}")

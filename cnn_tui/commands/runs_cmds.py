@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.fmt import percent as _pct
 from cnn_tui.spec.text import printable
 
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
@@ -64,10 +65,6 @@ def _store(args):
 
 def _when(ts) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "-"
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
 
 
 def cmd_list(args: argparse.Namespace) -> int:

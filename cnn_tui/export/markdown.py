@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cnn_tui.spec.fmt import shape_text
 from cnn_tui.spec.layers import KEY_PARAMS, LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
 from cnn_tui.spec.text import markdown_safe
@@ -34,15 +35,6 @@ def describe_layer(layer: Layer) -> str:
     if layer.type == "residual":
         parts.append(f"{len(layer.layers or [])} layers")
     return f"{title}({', '.join(parts)})" if parts else title
-
-
-def shape_text(shape: Any) -> str:
-    if shape is None:
-        return "-"
-    try:
-        return "[" + ", ".join(str(int(d)) for d in shape) + "]"
-    except TypeError:
-        return str(shape)
 
 
 def _cell(text: Any) -> str:

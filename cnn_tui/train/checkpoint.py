@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cnn_tui import atomic
 from cnn_tui.errors import TrainingError
+from cnn_tui.spec.fmt import and_more, shape_text
 
 
 def rng_state() -> dict:
@@ -153,23 +154,15 @@ def state_dict_mismatch(saved: object, current: Mapping) -> str:
               and tuple(getattr(saved[key], "shape", ())) != tuple(value.shape)]
     if shapes:
         key, theirs, ours = shapes[0]
-        parts.append(f"{key} is {_shape(theirs)} in the checkpoint but {_shape(ours)} in this "
-                     f"model{_more(len(shapes))}")
+        parts.append(f"{key} is {shape_text(theirs)} in the checkpoint but {shape_text(ours)} "
+                     f"in this model{and_more(len(shapes) - 1)}")
     missing = [key for key in current if key not in saved]
     unexpected = [key for key in saved if key not in current]
     if missing:
-        parts.append(f"the checkpoint lacks {missing[0]}{_more(len(missing))}")
+        parts.append(f"the checkpoint lacks {missing[0]}{and_more(len(missing) - 1)}")
     if unexpected:
-        parts.append(f"this model has no {unexpected[0]}{_more(len(unexpected))}")
+        parts.append(f"this model has no {unexpected[0]}{and_more(len(unexpected) - 1)}")
     return "; ".join(parts)
-
-
-def _shape(shape: tuple) -> str:
-    return "[" + ", ".join(str(int(n)) for n in shape) + "]"
-
-
-def _more(count: int) -> str:
-    return f" (and {count - 1} more)" if count > 1 else ""
 
 
 def mismatch_reason(saved: object, model, exc: BaseException | None = None) -> str:

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import edit
 from cnn_tui.spec.analysis import Analysis, analyze
+from cnn_tui.spec.fmt import layer_label
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
 from cnn_tui.spec.text import printable
@@ -230,10 +231,10 @@ class BuildScreen(Screen):
         arch = self.document.arch
         if before:
             after = None if row is None or row == 0 else row - 1
-            title = "Insert before " + (f"layer {row + 1}" if row is not None else "the start")
+            title = "Insert before " + (layer_label(row) if row is not None else "the start")
         else:
             after = row
-            title = "Add after " + (f"layer {row + 1}" if row is not None else "the start")
+            title = "Add after " + (layer_label(row) if row is not None else "the start")
 
         def chosen(choice) -> None:
             if choice is None:
@@ -292,7 +293,7 @@ class BuildScreen(Screen):
             self._try(lambda: edit.change_type(arch, row, type_name, params),
                       f"change {before} to {_title(type_name)}")
 
-        self.app.push_screen(LayerPicker(f"Change layer {row + 1} ({before}) to",
+        self.app.push_screen(LayerPicker(f"Change {layer_label(row, before)} to",
                                          self._suggestions_at(previous), exclude=layer.type),
                              chosen)
 

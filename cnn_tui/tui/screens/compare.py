@@ -22,7 +22,7 @@ from textual_plotext import PlotextPlot
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
-from cnn_tui.spec.analysis import shape_text
+from cnn_tui.spec.fmt import shape_text
 from cnn_tui.spec.text import printable
 from cnn_tui.tui.widgets.footer import KeyBar
 

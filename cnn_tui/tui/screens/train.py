@@ -19,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
+from cnn_tui.spec.fmt import fmt_bytes, fmt_duration
+from cnn_tui.spec.fmt import percent as _pct
 from cnn_tui.tui import messages as M
 from cnn_tui.tui.training_worker import (ProgressRelay, TrainingHistory, TrainingWorkerMixin,
                                          TrainRequest)
@@ -33,28 +35,6 @@ CHART_DUTY = 0.01
 # validation first: at 80 columns (settings shown) the table has room for about five
 EPOCH_COLUMNS = ("ep", "val acc", "val loss", "acc", "loss", "time", "img/s", "lr", "best")
 RESUMABLE = ("stopped", "interrupted")
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "--:--"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def fmt_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
 
 
 def _num(value: float | None) -> str:
