@@ -104,19 +104,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from cnn_tui import export
-    from cnn_tui.export.predict import predict_images
+    from cnn_tui.export.predict import classify, load_images
+    from cnn_tui.export.source import weights_file
 
     if args.top < 1:
         raise ExportError("--top must be at least 1")
     source = export.resolve(args.run, args.runs_dir, need_run=True)
+    # Every input is checked (from its header first) before torch and the model are loaded.
+    _, h, w = source.arch.input
+    arrays = load_images(args.images, (h, w), invert=args.invert)
+    weights_file(source)  # a run without weights is refused before the model is built
     model = export.load_trained(source)
-    results = predict_images(model, args.images, tuple(source.arch.input), invert=args.invert)
+    results = classify(model, args.images, arrays, tuple(source.arch.input))
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
         return 0
-    width = max(len(r.path) for r in results)
-    for r in results:
-        line = f"{r.path:<{width}}  class {r.label}  confidence {r.confidence:.4f}"
+    shown = [printable(r.path) for r in results]
+    width = max(len(p) for p in shown)
+    for path, r in zip(shown, results):
+        line = f"{path:<{width}}  class {r.label}  confidence {r.confidence:.4f}"
         if args.top > 1:
             ranked = sorted(range(len(r.probabilities)), key=lambda i: -r.probabilities[i])
             line += "  (" + ", ".join(f"{i}: {r.probabilities[i]:.3f}"
