@@ -252,3 +252,21 @@ async def test_the_app_draws_hostile_names_as_plain_text(old_store, monkeypatch)
         await pilot.pause()
         note = list(app._notifications)[-1]
         assert note.markup is False and note.message == "[b]saved[/b] \\x1b]0;pwned\\x07"
+
+
+def test_runs_rename_and_tag_from_the_command_line(tmp_path, capsys):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create_run(get_template("beginner").to_dict(), {}, "cpu", name="first")
+    root = tmp_path / "runs"
+    code, out, err = _run(capsys, "runs", "--runs-dir", root, "rename", run_id, f"x{ESC_TITLE}")
+    assert code == 2 and out == "" and _clean(err)
+    assert err == "cnn-tui: error: run name: control character U+001B not allowed\n"
+    code, _, err = _run(capsys, "runs", "--runs-dir", root, "tag", run_id, "ok", "a\rb")
+    assert code == 2 and "tag: control character U+000D not allowed" in err
+    assert store.get(run_id).name == "first" and store.get(run_id).tags == []
+    assert _run(capsys, "runs", "--runs-dir", root, "rename", run_id, "best so far")[0] == 0
+    assert _run(capsys, "runs", "--runs-dir", root, "tag", run_id, "lr", "adam", "lr")[0] == 0
+    record = store.get(run_id)
+    assert record.name == "best so far" and record.tags == ["lr", "adam"]
+    code, out, _ = _run(capsys, "runs", "--runs-dir", root, "tag", run_id)
+    assert code == 0 and out == f"run {run_id}: tags removed\n" and store.get(run_id).tags == []

@@ -1,4 +1,4 @@
-"""`cnn-tui runs list|show|export|delete`: the run store from the command line.
+"""`cnn-tui runs list|show|export|rename|tag|delete`: the run store from the command line.
 
 Stdlib only (the store is SQLite + JSON); ids may be given as unique prefixes, like git.
 """
@@ -50,6 +50,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     export.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     export.set_defaults(func=cmd_export)
+
+    rename = sub.add_parser("rename", help="give a run a name (an empty NAME removes it)")
+    rename.add_argument("run_id", metavar="ID")
+    rename.add_argument("name", metavar="NAME")
+    rename.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
+    rename.set_defaults(func=cmd_rename)
+
+    tag = sub.add_parser("tag", help="set a run's tags (none given: removes them)")
+    tag.add_argument("run_id", metavar="ID")
+    tag.add_argument("tags", metavar="TAG", nargs="*")
+    tag.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
+    tag.set_defaults(func=cmd_tag)
 
     delete = sub.add_parser("delete", help="delete a run and its checkpoints")
     delete.add_argument("run_id", metavar="ID")
@@ -135,6 +147,24 @@ def cmd_export(args: argparse.Namespace) -> int:
         atomic.write_text(path, text, overwrite=args.force)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run_id = store.resolve(args.run_id)
+    name = args.name.strip(" ")
+    store.rename(run_id, name or None)  # the store refuses control characters
+    print(f"run {run_id}: " + (f"named {name!r}" if name else "name removed"))
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run_id = store.resolve(args.run_id)
+    tags = list(dict.fromkeys(t.strip() for t in args.tags if t.strip()))
+    store.set_tags(run_id, tags)  # the store refuses control characters
+    print(f"run {run_id}: tags " + (", ".join(tags) if tags else "removed"))
     return 0
 
 
