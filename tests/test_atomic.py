@@ -19,9 +19,9 @@ import pytest
 from cnn_tui import atomic
 from cnn_tui.cli import main
 from cnn_tui.errors import CnnTuiError, TrainingError
-from cnn_tui.runs.store import RunStore
 from cnn_tui.spec.io import read_file, write_file
 from cnn_tui.spec.templates import get_template
+from stored_runs import finished_run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -184,11 +184,7 @@ def _run(capsys, *argv):
 
 @pytest.fixture
 def a_run(tmp_path):
-    store = RunStore(tmp_path / "runs")
-    arch = get_template("beginner")
-    run_id = store.create_run(arch.to_dict(), arch.training_config(), "cpu", name="r")
-    store.finish(run_id, "finished", {"test_acc": 0.9})
-    return tmp_path / "runs", run_id
+    return finished_run(tmp_path / "runs")
 
 
 def _history_version(tmp_path) -> str:

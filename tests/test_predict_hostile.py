@@ -17,8 +17,7 @@ import pytest
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.export.predict import MAX_IMAGE_BYTES, load_image, load_images
-from cnn_tui.runs.store import RunStore
-from cnn_tui.spec.templates import get_template
+from stored_runs import finished_run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -135,11 +134,7 @@ def test_load_images_stops_at_the_first_bad_one(tmp_path):
 
 @pytest.fixture
 def run_without_weights(tmp_path):
-    store = RunStore(tmp_path / "runs")
-    arch = get_template("beginner")
-    run_id = store.create_run(arch.to_dict(), arch.training_config(), "cpu", name="w")
-    store.finish(run_id, "finished", {"test_acc": 0.9})
-    return tmp_path / "runs", run_id
+    return finished_run(tmp_path / "runs", "w")
 
 
 def test_predict_checks_every_input_before_torch_or_the_model(tmp_path, run_without_weights):

@@ -51,23 +51,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     export.set_defaults(func=cmd_export)
 
-    rename = sub.add_parser("rename", help="give a run a name (an empty NAME removes it)")
-    rename.add_argument("run_id", metavar="ID")
-    rename.add_argument("name", metavar="NAME")
-    rename.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
-    rename.set_defaults(func=cmd_rename)
-
-    tag = sub.add_parser("tag", help="set a run's tags (none given: removes them)")
-    tag.add_argument("run_id", metavar="ID")
-    tag.add_argument("tags", metavar="TAG", nargs="*")
-    tag.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
-    tag.set_defaults(func=cmd_tag)
+    _run_action(sub, "rename", "give a run a name (an empty NAME removes it)",
+                cmd_rename).add_argument("name", metavar="NAME")
+    _run_action(sub, "tag", "set a run's tags (none given: removes them)",
+                cmd_tag).add_argument("tags", metavar="TAG", nargs="*")
 
     delete = sub.add_parser("delete", help="delete a run and its checkpoints")
     delete.add_argument("run_id", metavar="ID")
     delete.add_argument("--yes", action="store_true", help="do not ask")
     delete.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     delete.set_defaults(func=cmd_delete)
+
+
+def _run_action(sub, name: str, help: str, func) -> argparse.ArgumentParser:
+    """`runs NAME ID [--runs-dir DIR]`, calling `func`."""
+    action = sub.add_parser(name, help=help)
+    action.add_argument("run_id", metavar="ID")
+    action.add_argument("--runs-dir", metavar="DIR", help="run store folder",
+                        default=argparse.SUPPRESS)
+    action.set_defaults(func=func)
+    return action
 
 
 def _store(args):
