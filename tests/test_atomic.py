@@ -15,13 +15,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from stored_runs import finished_run
 
 from cnn_tui import atomic
 from cnn_tui.cli import main
 from cnn_tui.errors import CnnTuiError, TrainingError
 from cnn_tui.spec.io import read_file, write_file
 from cnn_tui.spec.templates import get_template
-from stored_runs import finished_run
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stored_runs import finished_run
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.export.predict import MAX_IMAGE_BYTES, load_image, load_images
-from stored_runs import finished_run
 
 REPO = Path(__file__).resolve().parent.parent
 
