@@ -175,3 +175,60 @@ def test_shapes_are_checked_like_before(tmp_path):
     assert np.array_equal(load_image(tmp_path / "f.npy"), ramp)
     np.save(tmp_path / "be.npy", (np.arange(784) % 256).astype(">u2").reshape(28, 28))
     assert load_image(tmp_path / "be.npy")[0, 5] == np.float32(5 / 255)
+
+
+# ---------------------------------------------------------------- fuzzed headers
+
+def _attack(path: Path, counts: dict) -> None:
+    """One hostile file: a 28x28 array, or one CnnTuiError line; anything else fails."""
+    counts["files"] = counts.get("files", 0) + 1
+    try:
+        pixels = load_image(path)
+    except CnnTuiError as err:
+        assert "\n" not in str(err) and str(err).startswith(f"image {path}: ")
+        counts["refused"] = counts.get("refused", 0) + 1
+        return
+    assert pixels.shape == (28, 28) and pixels.dtype == np.float32
+    counts["read"] = counts.get("read", 0) + 1
+
+
+def _fuzz(examples: int, folder: Path, counts: dict) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    dims = st.sampled_from([0, 1, 27, 28, 29, 4096, 12_000, 100_000, 2**31 - 1, 2**32 - 1])
+    tweak = settings(max_examples=examples, deadline=None, database=None,
+                     suppress_health_check=list(HealthCheck))
+
+    @tweak
+    @given(st.lists(dims, min_size=0, max_size=4),
+           st.sampled_from(["|u1", "<f8", ">f4", "<i8", "|O", "<c8", "|b1", "<U4", "|V8"]),
+           st.sampled_from([(1, 0), (2, 0)]), st.binary(max_size=3000))
+    def arrays(shape, descr, version, data):
+        _attack(npy_header_only(folder / "a.npy", shape, descr, version, data), counts)
+
+    @tweak
+    @given(dims, dims, st.binary(max_size=2000), st.booleans())
+    def pictures(width, height, tail, compress):
+        idat = zlib.compress(tail) if compress else tail
+        _attack(png_header_only(folder / "p.png", width, height, idat), counts)
+
+    arrays()
+    pictures()
+
+
+def test_fuzzed_array_and_picture_headers(tmp_path):
+    counts: dict = {}
+    _fuzz(150, tmp_path, counts)
+    assert counts["files"] == counts.get("refused", 0) + counts.get("read", 0) >= 300
+
+
+if __name__ == "__main__":  # an attack rerun with counts: python tests/test_predict_hostile.py N
+    import tempfile
+
+    found: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        _fuzz(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, Path(tmp), found)
+    print(f"hostile images and arrays: {found.get('files', 0)} files, {found.get('read', 0)} "
+          f"read as 28x28, {found.get('refused', 0)} refused in one line, 0 tracebacks (any "
+          "other exception stops the run)")
