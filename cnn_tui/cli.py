@@ -15,6 +15,7 @@ import sys
 
 from cnn_tui import __version__
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.text import printable
 
 # Order here is the order in `cnn-tui --help`.
 COMMAND_MODULES = (
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         args.argv = argv  # for commands that re-run themselves (train --detach)
         return int(args.func(args) or 0)
     except CnnTuiError as err:
-        print(f"cnn-tui: error: {err}", file=sys.stderr)
+        print(f"cnn-tui: error: {printable(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("cnn-tui: interrupted", file=sys.stderr)

@@ -147,6 +147,9 @@ def test_missing_and_corrupt_weights(tmp_path, capsys, trained):
     code, _, err = run_cli(capsys, "export", run_id, "-f", "safetensors", "-o", out_dir,
                            "--runs-dir", runs)
     assert code == 2 and "the saved weights do not fit its architecture" in err
+    from PIL import Image
+
+    Image.new("L", (28, 28)).save(tmp_path / "x.png")  # images are checked first
     code, _, err = run_cli(capsys, "predict", run_id, tmp_path / "x.png", "--runs-dir", runs)
     assert code == 2 and "do not fit its architecture" in err
     assert list(out_dir.iterdir()) == []

@@ -50,7 +50,10 @@ def layers(draw, depth=0):
     return Layer.make(type_, **params)
 
 
-names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+# any text a label may hold: no surrogates, control characters, separators or bidi controls
+names = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+                              blacklist_characters="\u202a\u202b\u202c\u202d\u202e"
+                                                   "\u2066\u2067\u2068\u2069"), max_size=40)
 trainings = st.fixed_dictionaries({}, optional={p.name: _param_value(p) for p in TRAINING_PARAMS})
 architectures = st.builds(
     Architecture, st.lists(layers(), max_size=8), names,

@@ -162,10 +162,11 @@ def test_deeply_nested_payloads():
     nested = "r"
     for _ in range(40):
         nested = ["R", [nested]]
-    assert _bad(_code_of(["x", [nested]])).startswith("damaged (residual blocks nested too deep)")
+    assert _bad(_code_of(["x", [nested]])).startswith("damaged (layers[0].layers[0].layers[0]")
+    assert _bad(_code_of(["x", [nested]])).endswith("]: residual blocks nested too deep)")
     deep = "[" * 100_000 + "]" * 100_000
     code = PREFIX + base64.urlsafe_b64encode(zlib.compress(deep.encode())).decode().rstrip("=")
-    assert _bad(code) == "JSON nested too deeply"
+    assert _bad(code) == "invalid JSON at line 1 column 101: nested too deeply (over 100 levels)"
 
 
 def test_nan_inside_a_code_is_refused():

@@ -85,7 +85,7 @@ async def test_table_sorts_and_filters(store):
         labels = [str(c.label) for c in table.columns.values()]
         # what tells runs apart first, so it shows at 80 columns
         assert labels[:5] == ["✓", "name", "status", "test acc", "best val"]
-        row = table.get_row(ids["beta"])
+        row = [str(cell) for cell in table.get_row(ids["beta"])]  # cells are Text, never markup
         assert row[1] == "beta" and row[2] == "finished" and row[7] == f"{beta.params:,}"
         assert row[8] == "adam" and row[5] == "1/1" and row[4] == f"{100 * beta.best_val_acc:.2f}%"
         await pilot.press("s")  # started (the last column) -> name
@@ -161,7 +161,7 @@ async def test_rename_tag_and_delete_confirmed(store):
         await pilot.press("enter")
         await pilot.pause()
         assert runs.get(ids["gamma"]).name == "gamma sgd try"
-        assert screen.table.get_row(ids["gamma"])[1] == "gamma sgd try"
+        assert str(screen.table.get_row(ids["gamma"])[1]) == "gamma sgd try"
         await pilot.press("t")
         app.screen.query_one("#path-input").value = "keep, sgd ,keep"
         await pilot.press("enter")

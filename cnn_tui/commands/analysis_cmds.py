@@ -13,6 +13,7 @@ import shutil
 import sys
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.text import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,16 +69,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     arch = _load(args.source)
     analysis = analyze(arch)
     shown = [i for i in analysis.issues if not args.quiet or i.severity == "error"]
+    source = printable(args.source)
     for issue in shown:
-        print(f"{args.source}: {issue.severity}: {issue.message} [{issue.rule}]")
+        print(f"{source}: {issue.severity}: {issue.message} [{issue.rule}]")
     failed = not analysis.valid or (args.strict and analysis.warnings())
     errors, warnings = len(analysis.errors()), len(analysis.warnings())
     if failed:
         why = f"{errors} error(s)" if errors else f"{warnings} warning(s) (--strict)"
-        print(f"{args.source}: invalid: {why}", file=sys.stderr)
+        print(f"{source}: invalid: {why}", file=sys.stderr)
         return 1
     if not args.quiet:
-        print(f"{args.source}: valid: {len(analysis.rows)} layers, "
+        print(f"{source}: valid: {len(analysis.rows)} layers, "
               f"{analysis.total_params:,} parameters, output {list(analysis.output_shape)}"
               + (f", {warnings} warning(s)" if warnings else ""))
     return 0

@@ -14,6 +14,7 @@ import json
 import sys
 
 from cnn_tui.errors import ExportError
+from cnn_tui.spec.text import printable
 
 FORMAT_NAMES = ("pytorch", "keras", "markdown", "share", "pt", "safetensors", "torchscript",
                 "onnx", "csv", "json")
@@ -62,6 +63,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cnn_tui import export
+    from cnn_tui.atomic import check_overwrite
 
     fmt = args.format
     kind = export.FORMATS[fmt].kind
@@ -90,32 +92,37 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     path = export.output_path(args.output, args.name,
                               export.default_name(source, fmt, args.all_runs))
-    if path.exists() and not args.force and not path.is_dir():
-        raise ExportError(f"{path} exists (use --force to replace it)")
+    check_overwrite(path, args.force, ExportError)
     if source is None:
         written = export.export_runs(fmt, path, args.runs_dir, args.summary)
     else:
         written = export.export_to(source, fmt, path, summary=args.summary)
     size = Path(written).stat().st_size
-    print(f"wrote {written} ({fmt}, {size:,} bytes)")
+    print(f"wrote {printable(written)} ({fmt}, {size:,} bytes)")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from cnn_tui import export
-    from cnn_tui.export.predict import predict_images
+    from cnn_tui.export.predict import classify, load_images
+    from cnn_tui.export.source import weights_file
 
     if args.top < 1:
         raise ExportError("--top must be at least 1")
     source = export.resolve(args.run, args.runs_dir, need_run=True)
+    # Every input is checked (from its header first) before torch and the model are loaded.
+    _, h, w = source.arch.input
+    arrays = load_images(args.images, (h, w), invert=args.invert)
+    weights_file(source)  # a run without weights is refused before the model is built
     model = export.load_trained(source)
-    results = predict_images(model, args.images, tuple(source.arch.input), invert=args.invert)
+    results = classify(model, args.images, arrays, tuple(source.arch.input))
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
         return 0
-    width = max(len(r.path) for r in results)
-    for r in results:
-        line = f"{r.path:<{width}}  class {r.label}  confidence {r.confidence:.4f}"
+    shown = [printable(r.path) for r in results]
+    width = max(len(p) for p in shown)
+    for path, r in zip(shown, results):
+        line = f"{path:<{width}}  class {r.label}  confidence {r.confidence:.4f}"
         if args.top > 1:
             ranked = sorted(range(len(r.probabilities)), key=lambda i: -r.probabilities[i])
             line += "  (" + ", ".join(f"{i}: {r.probabilities[i]:.3f}"

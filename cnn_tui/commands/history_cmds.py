@@ -19,7 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError, RunStoreError
+from cnn_tui.spec.fmt import and_more
+from cnn_tui.spec.fmt import percent as _pct
+from cnn_tui.spec.text import printable
 
 EMPTY = ("no architecture versions kept yet: saving in the app (ctrl+s) or training "
          "(in the app or `cnn-tui train`) keeps one")
@@ -162,8 +166,8 @@ def resolve(history, text: str):
     candidates = [v for v in history.versions(limit=1_000_000_000) if v.hash.startswith(prefix)]
     if candidates:
         shown = ", ".join(f"{v.short} ({v.name[:30]}, {_when(v.created)})" for v in candidates[:5])
-        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
-        raise RunStoreError(f"architecture version {prefix!r} is ambiguous: {shown}{more}")
+        raise RunStoreError(f"architecture version {prefix!r} is ambiguous: {shown}"
+                            f"{and_more(len(candidates) - 5)}")
     raise RunStoreError(f"no architecture version {prefix!r} in {history.db} "
                         "(see `cnn-tui history list`)")
 
@@ -176,10 +180,6 @@ def _when(ts, seconds: bool = False) -> str:
 
 def _params(n) -> str:
     return "?" if n is None else f"{n:,}"
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
 
 
 def _arch(version):
@@ -234,7 +234,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     if not versions:
         if source is not None:
-            print(f"no versions of {source} kept yet (saving it in the app or training it "
+            print(f"no versions of {printable(source)} kept yet (saving it in the app or training it "
                   "keeps one)")
         elif args.name is not None:
             print(f"no versions named {args.name!r} (see `cnn-tui history list`)")
@@ -246,11 +246,12 @@ def cmd_list(args: argparse.Namespace) -> int:
           f"{'LAYERS':>6} {'PARAMS':>10} {'RUNS':>4} {'PARENT':<10} PATH")
     for v in versions:
         lead = ("* " if v.hash == current else "  ") if mark else ""
-        print(f"{lead}{v.short:<10} {_when(v.created):<16} {v.source:<6} {v.name[:20]:<20} "
+        print(f"{lead}{v.short:<10} {_when(v.created):<16} {v.source:<6} "
+              f"{printable(v.name)[:20]:<20} "
               f"{v.layers:>6} {_params(v.params):>10} {len(runs.get(v.hash, [])):>4} "
-              f"{(v.parent or '-')[:10]:<10} {v.path or '-'}".rstrip())
+              f"{(v.parent or '-')[:10]:<10} {printable(v.path or '-')}".rstrip())
     if mark and all(v.hash != current for v in versions):
-        print(f"({source} holds a version not kept yet: {current[:10]})")
+        print(f"({printable(source)} holds a version not kept yet: {current[:10]})")
     return 0
 
 
@@ -273,20 +274,22 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _line(v) -> str:
-    return (f"{v.short}  {_when(v.created, True)}  {v.source:<5} {v.name[:24]:<24} "
-            f"{v.layers:>3} layers {_params(v.params):>10} params  {v.path or ''}").rstrip()
+    return (f"{v.short}  {_when(v.created, True)}  {v.source:<5} {printable(v.name)[:24]:<24} "
+            f"{v.layers:>3} layers {_params(v.params):>10} params  "
+            f"{printable(v.path or '')}").rstrip()
 
 
 def _print_version(version, ancestors: list, children: list, runs: list) -> None:
-    from cnn_tui.spec.analysis import analyze, shape_text
+    from cnn_tui.spec.analysis import analyze
+    from cnn_tui.spec.fmt import shape_text
     from cnn_tui.spec.summary import describe_layer
 
     print(f"version   {version.hash}")
-    print(f"name      {version.name}")
+    print(f"name      {printable(version.name)}")
     print(f"kept      {_when(version.created, True)} by {version.source}"
           + (f", last seen {_when(version.last_seen, True)}"
              if version.last_seen != version.created else ""))
-    print(f"file      {version.path or '-'}")
+    print(f"file      {printable(version.path or '-')}")
     print(f"size      {version.layers} layers, {_params(version.params)} parameters")
     arch = _arch(version)
     try:
@@ -314,7 +317,7 @@ def _print_version(version, ancestors: list, children: list, runs: list) -> None
         return
     print(f"  {'ID':<21} {'STATUS':<11} {'NAME':<14} {'EP':>4} {'VAL':>7} {'TEST':>7} STARTED")
     for r in runs:
-        print(f"  {r.id:<21} {r.status:<11} {(r.name or '')[:14]:<14} {len(r.epochs):>4} "
+        print(f"  {r.id:<21} {r.status:<11} {printable(r.name or '')[:14]:<14} {len(r.epochs):>4} "
               f"{_pct(r.best_val_acc):>7} {_pct(r.test_acc):>7} {_when(r.started)}")
 
 
@@ -334,13 +337,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
         sys.stdout.write(version.text)
         return 0
     path = Path(args.output).expanduser()
-    if (path.exists() or path.is_symlink()) and not args.force:
-        raise CnnTuiError(f"{args.output}: already exists (use --force to overwrite it)")
-    spec_io.write_file(arch, path)
+    atomic.check_overwrite(path, args.force)
+    spec_io.write_file(arch, path, overwrite=args.force)
     # The file now holds this version: keeping it as seen there makes it the parent of the
     # next version saved to that file (not the one the restore replaced).
     problem = remember(arch, "save", path, root=_root(args))
-    print(f"wrote {args.output}: version {version.short} of {version.name!r} "
+    print(f"wrote {printable(args.output)}: version {version.short} of {version.name!r} "
           f"({version.layers} layers, {_params(version.params)} parameters)")
     if problem:
         print(f"cnn-tui: warning: {problem}", file=sys.stderr)
@@ -361,11 +363,12 @@ def _operand(history, text: str):
     word = text.strip()
     if _looks_like_hash(word) and not Path(word).expanduser().exists():
         version = resolve(history, word)
-        label = f"{version.short} {version.name} ({version.source} {_when(version.created)})"
+        label = (f"{version.short} {printable(version.name)} "
+                 f"({version.source} {_when(version.created)})")
         return label, _arch(version)
     if not _names_a_source(word):
         raise CnnTuiError(f"{text!r}: neither a version hash nor an architecture file")
-    return text, spec_io.load_source(text)
+    return printable(text), spec_io.load_source(text)
 
 
 def _side_dict(side) -> dict | None:

@@ -1,4 +1,4 @@
-"""`cnn-tui runs list|show|export|delete`: the run store from the command line.
+"""`cnn-tui runs list|show|export|rename|tag|delete`: the run store from the command line.
 
 Stdlib only (the store is SQLite + JSON); ids may be given as unique prefixes, like git.
 """
@@ -13,7 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.fmt import fmt_bytes
+from cnn_tui.spec.fmt import percent as _pct
+from cnn_tui.spec.text import printable
 
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
                  "images_per_s", "batch_size")
@@ -44,14 +48,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fmt.add_argument("--csv", action="store_true")
     fmt.add_argument("--json", action="store_true")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     export.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     export.set_defaults(func=cmd_export)
+
+    _run_action(sub, "rename", "give a run a name (an empty NAME removes it)",
+                cmd_rename).add_argument("name", metavar="NAME")
+    _run_action(sub, "tag", "set a run's tags (none given: removes them)",
+                cmd_tag).add_argument("tags", metavar="TAG", nargs="*")
 
     delete = sub.add_parser("delete", help="delete a run and its checkpoints")
     delete.add_argument("run_id", metavar="ID")
     delete.add_argument("--yes", action="store_true", help="do not ask")
     delete.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     delete.set_defaults(func=cmd_delete)
+
+
+def _run_action(sub, name: str, help: str, func) -> argparse.ArgumentParser:
+    """`runs NAME ID [--runs-dir DIR]`, calling `func`."""
+    action = sub.add_parser(name, help=help)
+    action.add_argument("run_id", metavar="ID")
+    action.add_argument("--runs-dir", metavar="DIR", help="run store folder",
+                        default=argparse.SUPPRESS)
+    action.set_defaults(func=func)
+    return action
 
 
 def _store(args):
@@ -61,10 +81,6 @@ def _store(args):
 
 def _when(ts) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "-"
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -80,9 +96,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     header = f"{'ID':<21} {'STATUS':<11} {'ARCH':<16} {'NAME':<14} {'EP':>4} {'VAL':>7} {'TEST':>7} {'DEVICE':<6} STARTED"
     print(header)
     for r in records:
-        print(f"{r.id:<21} {r.status:<11} {r.arch_name[:16]:<16} {(r.name or '')[:14]:<14} "
+        print(f"{r.id:<21} {r.status:<11} {printable(r.arch_name)[:16]:<16} "
+              f"{printable(r.name or '')[:14]:<14} "
               f"{len(r.epochs):>4} {_pct(r.best_val_acc):>7} {_pct(r.test_acc):>7} "
-              f"{(r.device or '-'):<6} {_when(r.started)}")
+              f"{printable(r.device or '-'):<6} {_when(r.started)}")
     return 0
 
 
@@ -91,13 +108,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record.to_dict(), indent=2))
         return 0
-    print(f"run       {record.id}" + (f"  ({record.name})" if record.name else ""))
-    print(f"status    {record.status}" + (f": {record.message}" if record.message else ""))
-    print(f"arch      {record.arch_name}  ({record.params or 0:,} parameters)")
-    print(f"device    {record.device} ({record.device_name})")
+    print(f"run       {record.id}" + (f"  ({printable(record.name)})" if record.name else ""))
+    print(f"status    {record.status}" + (f": {printable(record.message)}" if record.message else ""))
+    print(f"arch      {printable(record.arch_name)}  ({record.params or 0:,} parameters)")
+    print(f"device    {printable(record.device)} ({printable(record.device_name)})")
     print(f"started   {_when(record.started)}   ended {_when(record.ended)}")
     cfg = record.config
-    print("config    " + ", ".join(f"{k}={cfg[k]}" for k in (
+    print("config    " + ", ".join(f"{k}={printable(cfg[k])}" for k in (
         "optimizer", "learning_rate", "batch_size", "epochs", "schedule", "augment", "seed")
         if k in cfg))
     if record.epochs:
@@ -114,11 +131,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     if record.images_per_s:
         figures.append(f"{record.images_per_s:,.0f} images/s")
     if record.peak_memory_bytes:
-        figures.append(f"peak memory {record.peak_memory_bytes / 2**20:,.0f} MiB")
+        figures.append(f"peak memory {fmt_bytes(record.peak_memory_bytes)}")
     if figures:
         print("measured  " + ", ".join(figures))
     for item in record.diagnosis:
-        print(f"diagnosis ({item.get('severity')}): {item.get('message')}; try {item.get('advice')}")
+        print(printable(f"diagnosis ({item.get('severity')}): {item.get('message')}; "
+                        f"try {item.get('advice')}"))
     return 0
 
 
@@ -138,10 +156,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         text = json.dumps(record.to_dict(), indent=2) + "\n"
     if args.output:
-        from cnn_tui.export.atomic import write_text
-        write_text(Path(args.output), text)
+        path = Path(args.output).expanduser()
+        atomic.check_overwrite(path, args.force)
+        atomic.write_text(path, text, overwrite=args.force)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run_id = store.resolve(args.run_id)
+    name = args.name.strip(" ")
+    store.rename(run_id, name or None)  # the store refuses control characters
+    print(f"run {run_id}: " + (f"named {name!r}" if name else "name removed"))
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run_id = store.resolve(args.run_id)
+    tags = list(dict.fromkeys(t.strip() for t in args.tags if t.strip()))
+    store.set_tags(run_id, tags)  # the store refuses control characters
+    print(f"run {run_id}: tags " + (", ".join(tags) if tags else "removed"))
     return 0
 
 

@@ -10,8 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import io, sharecode, templates
+from cnn_tui.spec.text import check_label, printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,16 +51,15 @@ def _emit(arch, output: str | None, force: bool) -> None:
         sys.stdout.write(io.dumps(arch))
         return
     path = Path(output)
-    if path.exists() and not force:
-        raise CnnTuiError(f"{output}: already exists (use --force to overwrite it)")
-    io.write_file(arch, path)
-    print(f"wrote {output}", file=sys.stderr)
+    atomic.check_overwrite(path, force)
+    io.write_file(arch, path, overwrite=force)
+    print(f"wrote {printable(output)}", file=sys.stderr)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
     arch = templates.get_template(args.template)
     if args.name is not None:
-        name = " ".join(args.name.split())
+        name = " ".join(check_label(args.name, "--name").split())
         if not name or len(name) > 200:
             raise CnnTuiError("--name: must be 1..200 characters")
         arch.name = name

@@ -11,21 +11,27 @@ latin-1 text-to-bytes step of a protocol-2 pickle).
 
 from __future__ import annotations
 
+import contextlib
 import io
-import os
 import pickle
-import tempfile
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
-from cnn_tui import locations
+from cnn_tui import atomic, locations
 from cnn_tui.data.mnist import FILES, check_bytes, file_in, idx_bytes, raw_dir, read_file
 from cnn_tui.errors import DataError
 
 Progress = Callable[[str], None] | None
-# The classic pickle is 220 MB of float32; refuse anything far larger.
-PICKLE_LIMIT = 400_000_000
+# The classic pickle is 220,080,xxx bytes (50k/10k/10k images as float32, pickled with protocol
+# 3, 4 or 5, or by Python 2); Python 3's protocol 2 spells the bytes as latin-1 text and makes
+# it 222,134,543. Nothing more is read: a gzip bomb stops here.
+PICKLE_LIMIT = 225_000_000
+# The classic pickle is 150-234 opcodes (its arrays are a few long byte strings); a stream of
+# millions of one-byte opcodes (empty lists, marks) would make the unpickler allocate gigabytes
+# out of a file of kilobytes, so the opcodes are counted before anything is built.
+MAX_OPCODES = 10_000
+_CHUNK = 1 << 20
 # The only globals an ndarray pickle needs (numpy 1.x and 2.x spell the module differently):
 # `_reconstruct`/`ndarray`/`dtype` (protocols 0-4), `_frombuffer` (protocol 5: an array from
 # bytes) and `_codecs.encode` (protocol 2 from Python 3 spells bytes as latin-1 text). The last
@@ -94,15 +100,143 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
-def restricted_loads(data: bytes, where: str) -> Any:
-    """Unpickle `data` (Python 2 pickles too) allowing only numpy array reconstruction."""
+def restricted_loads(data: bytes | BinaryIO, where: str) -> Any:
+    """Unpickle `data` (bytes or a binary stream; Python 2 pickles too) allowing only numpy array
+    reconstruction."""
+    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     try:
-        return RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
+        return RestrictedUnpickler(stream, encoding="latin1").load()
     except pickle.UnpicklingError as exc:
         raise DataError(f"{where}: refused to load the pickle: {exc}") from None
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             OverflowError, MemoryError) as exc:
         raise DataError(f"{where}: unreadable pickle ({type(exc).__name__}: {exc})") from None
+
+
+class PickleStream(io.RawIOBase):
+    """The bytes of a pickle, gunzipped on the fly when the source is gzip, never more than
+    `limit` in all: a read that would pass it is refused before anything is decompressed for
+    it, so a bomb costs at most `limit` bytes of decompression and no more than one chunk
+    of memory beyond what the reader asked for."""
+
+    def __init__(self, source: BinaryIO, where: str, limit: int = PICKLE_LIMIT) -> None:
+        super().__init__()
+        self.source, self.where, self.limit = source, where, limit
+        head = source.read(2)
+        self.inflater = zlib.decompressobj(wbits=31) if head == b"\x1f\x8b" else None
+        self.pending = head  # read from the source, not yet decompressed
+        self.buffer = bytearray()
+        self.produced = 0  # bytes decompressed (or read, when not gzip) so far
+        self.given = 0  # bytes handed to the reader
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.given
+
+    def _too_much(self) -> DataError:
+        return DataError(f"{self.where}: decompresses to more than {self.limit:,} bytes "
+                         "(the classic mnist.pkl is 220 MB): refused")
+
+    def _fill(self, need: int) -> None:
+        while len(self.buffer) < need and not self.done:
+            data = self.pending or self.source.read(_CHUNK)
+            self.pending = b""
+            if self.inflater is None:
+                out = data
+                self.done = not data
+            else:
+                if self.inflater.unconsumed_tail:
+                    data = self.inflater.unconsumed_tail + data
+                if not data:
+                    if not self.inflater.eof:
+                        raise DataError(f"{self.where}: truncated gzip file")
+                    self.done = True
+                    break
+                try:
+                    out = self.inflater.decompress(data, _CHUNK)
+                except zlib.error as exc:
+                    raise DataError(f"{self.where}: not a readable gzip file ({exc})") from None
+                if self.inflater.eof:
+                    self._next_member()
+            self.produced += len(out)
+            if self.produced > self.limit:
+                raise self._too_much()
+            self.buffer += out
+
+    def _next_member(self) -> None:
+        """gzip allows members one after another; zero padding after the last is harmless."""
+        rest = self.inflater.unused_data + self.source.read(_CHUNK) if self.inflater else b""
+        if rest.startswith(b"\x1f\x8b"):
+            self.inflater = zlib.decompressobj(wbits=31)
+            self.pending = rest
+        elif rest.strip(b"\x00"):
+            raise DataError(f"{self.where}: data after the end of the gzip stream")
+        else:
+            self.done = True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.limit - self.given + 1
+        elif self.given + size > self.limit:  # asked for more than any real file holds
+            raise self._too_much()
+        self._fill(size)
+        view = memoryview(self.buffer)
+        out = bytes(view[:size])
+        view.release()
+        del self.buffer[:size]
+        self.given += len(out)
+        return out
+
+    def readinto(self, target) -> int:
+        data = self.read(len(target))
+        target[:len(data)] = data
+        return len(data)
+
+    def readline(self, size: int = -1) -> bytes:
+        while b"\n" not in self.buffer and not self.done:
+            self._fill(len(self.buffer) + 4096)
+        end = self.buffer.find(b"\n")
+        return self.read(len(self.buffer) if end < 0 else end + 1)
+
+
+def _open_source(source: Path | bytes, where: str) -> BinaryIO:
+    if isinstance(source, (bytes, bytearray)):
+        return io.BytesIO(source)
+    try:
+        return open(source, "rb")
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read ({exc.strerror or exc})") from None
+
+
+def check_pickle_shape(source: Path | bytes, where: str) -> None:
+    """Walk the pickle's opcodes without building anything: refuse one that is not plainly a
+    few arrays (more than MAX_OPCODES opcodes) or that is not a pickle at all."""
+    import pickletools
+
+    with _open_source(source, where) as raw:
+        stream = PickleStream(raw, where)
+        count = 0
+        try:
+            for _ in pickletools.genops(stream):
+                count += 1
+                if count > MAX_OPCODES:
+                    raise DataError(f"{where}: not the classic MNIST pickle (over {MAX_OPCODES:,} "
+                                    "pickle opcodes; the classic one has about 200)")
+        except (ValueError, EOFError, UnicodeDecodeError) as exc:
+            raise DataError(f"{where}: unreadable pickle ({type(exc).__name__}: "
+                            f"{str(exc)[:120]})") from None
+
+
+def load_pickle(source: Path | bytes, where: str) -> Any:
+    """The objects of mnist.pkl or mnist.pkl.gz (a path or its bytes), streamed: checked opcode
+    by opcode first, then unpickled with the restricted unpickler; never more than PICKLE_LIMIT
+    bytes decompressed, never the whole decompressed file in memory at once."""
+    check_pickle_shape(source, where)
+    with _open_source(source, where) as raw:
+        return restricted_loads(PickleStream(raw, where), where)
 
 
 def arrays_to_blobs(train_x: Any, train_y: Any, test_x: Any, test_y: Any, where: str
@@ -132,11 +266,12 @@ def arrays_to_blobs(train_x: Any, train_y: Any, test_x: Any, test_y: Any, where:
     return blobs
 
 
-def blobs_from_pickle(data: bytes, where: str) -> dict[str, bytes]:
-    """The classic mnist.pkl(.gz): ((train x, y), (valid x, y), (test x, y)), x = uint8/256."""
+def blobs_from_pickle(data: Path | bytes, where: str) -> dict[str, bytes]:
+    """The classic mnist.pkl(.gz) (a path, or its bytes gzipped or not): ((train x, y),
+    (valid x, y), (test x, y)), x = uint8/256."""
     import numpy as np
 
-    obj = restricted_loads(data, where)
+    obj = load_pickle(data, where)
     try:
         (tx, ty), (vx, vy), (sx, sy) = obj
     except (TypeError, ValueError):
@@ -159,16 +294,48 @@ def blobs_from_pickle(data: bytes, where: str) -> dict[str, bytes]:
                            pixels(sx), sy, where)
 
 
+# Keras' mnist.npz: each member's .npy header says what it holds; nothing larger than MNIST
+# itself is decompressed (a zip member of zeros claiming 10^7 images would be 7.8 GB).
+NPZ_ARRAYS = {"x_train": (60000, 28, 28), "y_train": (60000,),
+              "x_test": (10000, 28, 28), "y_test": (10000,)}
+
+
+def check_npz_headers(path: Path) -> None:
+    """Refuse an npz whose members are not MNIST-sized integer arrays, from the zip directory
+    and each member's .npy header, before any array is read."""
+    import zipfile
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        missing = [k for k in NPZ_ARRAYS if k not in members]
+        if missing:
+            raise DataError(f"{path}: not Keras' mnist.npz (no {', '.join(missing)})")
+        for key, most in NPZ_ARRAYS.items():
+            with archive.open(members[key]) as fh:
+                version = npy.read_magic(fh)
+                read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                shape, _, dtype = read(fh)
+            if dtype.hasobject or dtype.kind not in "ui" or len(shape) != len(most) \
+                    or any(n > m for n, m in zip(shape, most)):
+                raise DataError(f"{path}: {key} is {dtype} {list(shape)}, not MNIST's "
+                                f"{list(most)} integers")
+            expected = int(np.prod(shape)) * dtype.itemsize
+            if members[key].file_size > expected + 4096:
+                raise DataError(f"{path}: {key} unpacks to {members[key].file_size:,} bytes, "
+                                f"more than its {list(shape)} {dtype} needs")
+
+
 def blobs_from_npz(path: Path) -> dict[str, bytes]:
     """Keras' mnist.npz: x_train, y_train, x_test, y_test (uint8); never unpickles."""
     import numpy as np
 
     try:
+        check_npz_headers(path)
         with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in npz.files]
-            if missing:
-                raise DataError(f"{path}: not Keras' mnist.npz (no {', '.join(missing)})")
-            arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+            arrays = [npz[k] for k in NPZ_ARRAYS]
     except (OSError, ValueError, EOFError) as exc:  # zipfile errors are OSError/ValueError
         raise DataError(f"{path}: unreadable npz ({exc})") from None
     except Exception as exc:  # zipfile.BadZipFile and friends
@@ -211,26 +378,18 @@ def install(blobs: dict[str, bytes], dest_root: str | Path | None = None,
     for key in FILES:
         check_bytes(key, blobs[key], f"{FILES[key][0]} (to install)")
     raw = raw_dir(root)
-    temps: list[tuple[Path, Path]] = []
     try:
         raw.mkdir(parents=True, exist_ok=True)
-        for key, (name, _, _) in FILES.items():
-            _say(progress, f"writing {raw / name}")
-            fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.", suffix=".tmp")
-            temps.append((Path(tmp), raw / name))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blobs[key])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache is ordinary readable data
-        for tmp, final in temps:
-            os.replace(tmp, final)
-            final.with_name(f"{final.name}.gz").unlink(missing_ok=True)
     except OSError as exc:
         raise DataError(f"cannot write MNIST into {raw}: {exc.strerror or exc}") from None
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
+    # All four are written before any is put in place: a failure leaves the old set whole.
+    with contextlib.ExitStack() as stack:
+        for key, (name, _, _) in FILES.items():
+            _say(progress, f"writing {raw / name}")
+            tmp = stack.enter_context(atomic.atomic_path(raw / name, error=DataError))
+            tmp.write_bytes(blobs[key])
+    for name, _, _ in FILES.values():
+        (raw / f"{name}.gz").unlink(missing_ok=True)
     return root
 
 
@@ -252,8 +411,7 @@ def import_path(path: str | Path, dest_root: str | Path | None = None,
         blobs = blobs_from_npz(path)
     elif path.name.endswith((".pkl.gz", ".pkl")):
         _say(progress, f"reading {path}")
-        data = read_pickle_file(path)
-        blobs = blobs_from_pickle(data, str(path))
+        blobs = blobs_from_pickle(path, str(path))
     elif any(path.name in (n, f"{n}.gz") for n, _, _ in FILES.values()):
         return import_path(path.parent, dest_root, progress)
     else:
@@ -261,24 +419,6 @@ def import_path(path: str | Path, dest_root: str | Path | None = None,
     return install(blobs, dest_root, progress)
 
 
-def read_pickle_file(path: Path) -> bytes:
-    """The (decompressed) bytes of mnist.pkl or mnist.pkl.gz."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return gunzip_pickle(data, str(path)) if data[:2] == b"\x1f\x8b" else data
-
-
 def gunzip_pickle(data: bytes, where: str) -> bytes:
-    """Decompress a gzipped pickle, refusing more than PICKLE_LIMIT bytes (a gzip bomb)."""
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        out = inflater.decompress(data, PICKLE_LIMIT + 1)
-    except zlib.error as exc:
-        raise DataError(f"{where}: not a readable gzip file ({exc})") from None
-    if len(out) > PICKLE_LIMIT:
-        raise DataError(f"{where}: decompresses to more than {PICKLE_LIMIT:,} bytes")
-    if not inflater.eof:
-        raise DataError(f"{where}: truncated gzip file")
-    return out
+    """Decompress a gzipped pickle (streamed, refusing more than PICKLE_LIMIT bytes)."""
+    return PickleStream(io.BytesIO(data), where).read()

@@ -1,23 +1,27 @@
-"""Atomic file writes for every export: all of the new file, or nothing (the old one intact).
+"""Atomic file writes for every export, through the one helper `cnn_tui.atomic`.
 
-Each writer goes to a temporary file in the target's own folder (so `os.replace` is a rename on
-one file system, atomic on POSIX and Windows), is flushed and fsynced, then renamed over the
-target. On any failure the temporary file is removed and an `ExportError` names the target and
-the reason in one line. Stdlib only.
+The same functions with `ExportError` as their error; plus `check_bare_name` for the file names
+users give exports. Stdlib only.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
+import functools
 import os
-import tempfile
-from pathlib import Path
-from typing import Callable, Iterator
 
-from cnn_tui.errors import CnnTuiError, ExportError
+from cnn_tui import atomic
+from cnn_tui.errors import ExportError
 
 _SEPARATORS = tuple(s for s in (os.sep, os.altsep, "/", "\\") if s)
+
+atomic_path = functools.partial(atomic.atomic_path, error=ExportError)
+write_bytes = functools.partial(atomic.write_bytes, error=ExportError)
+write_text = functools.partial(atomic.write_text, error=ExportError)
+check_overwrite = functools.partial(atomic.check_overwrite, error=ExportError)
+
+
+def write_with(path, writer, what: str = "export", *, overwrite: bool = True):
+    return atomic.write_with(path, writer, what, overwrite=overwrite, error=ExportError)
 
 
 def check_bare_name(name: str, what: str = "file name") -> str:
@@ -29,104 +33,3 @@ def check_bare_name(name: str, what: str = "file name") -> str:
     if name in (".", "..") or "\x00" in name:
         raise ExportError(f"{what} {name!r:.80} is not a usable file name")
     return name
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied" if exc.errno != errno.EROFS else "read-only file system"
-    if exc.errno == errno.ENOSPC:
-        return "no space left on device"
-    if exc.errno == errno.ENOENT:
-        return "folder does not exist"
-    if exc.errno == errno.EISDIR:
-        return "is a folder"
-    return exc.strerror or type(exc).__name__
-
-
-def _check_target(path: Path) -> None:
-    parent = path.parent
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: is a folder (give a file name)")
-    if not parent.exists():
-        raise ExportError(f"cannot write {path}: folder {parent} does not exist")
-    if not parent.is_dir():
-        raise ExportError(f"cannot write {path}: {parent} is not a folder")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside `path` for a writer that wants a file name (torch.save,
-    torch.onnx.export, ...); rename it over `path` when the block ends without error."""
-    target = Path(path).expanduser()
-    _check_target(target)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:80]}.", suffix=".tmp",
-                                        dir=target.parent)
-    except OSError as exc:
-        raise ExportError(f"cannot write {target}: {_reason(exc)}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        _fsync(tmp)
-        _match_umask(tmp)
-        os.replace(tmp, target)
-    except CnnTuiError:
-        _remove(tmp)
-        raise
-    except OSError as exc:
-        _remove(tmp)
-        raise ExportError(f"cannot write {target}: {_reason(exc)}") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object],
-               what: str = "export") -> Path:
-    """Run `writer(tmp_path)` and move the result to `path` atomically. A writer's own failure
-    (not an OSError) becomes an ExportError naming `what` and the target."""
-    target = Path(path).expanduser()
-    with atomic_path(target) as tmp:
-        try:
-            writer(tmp)
-        except (CnnTuiError, OSError, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # torch / onnx failures: one line, the cause named
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ExportError(f"{what} to {target} failed: {msg[:300]}") from None
-    return target
-
-
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    return write_with(path, lambda tmp: tmp.write_bytes(data))
-
-
-def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Text as UTF-8 with `\\n` line ends on every platform (generated code, CSV, Markdown)."""
-    return write_bytes(path, text.encode("utf-8"))
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _read_umask() -> int:
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
-
-
-def _match_umask(path: Path) -> None:
-    """mkstemp creates 0600; an export is an ordinary file, so give it the usual mode."""
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o666 & ~_UMASK)
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()

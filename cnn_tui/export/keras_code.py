@@ -19,6 +19,7 @@ from typing import Any
 
 from cnn_tui import __version__
 from cnn_tui.spec.model import Architecture, Layer
+from cnn_tui.spec.text import docstring_safe
 
 _ACT_LAYER = {
     "relu": "layers.ReLU()",
@@ -259,7 +260,7 @@ def keras_script(arch: Architecture, filename: str = "model_keras.py") -> str:
                                      "weight_decay", "val_size")}
     text = _SCRIPT
     for key, value in {
-        "TITLE": arch.name.replace('"""', "'''").replace("\\", "/").replace("\n", " "),
+        "TITLE": docstring_safe(arch.name, "Model"),
         "VERSION": __version__, "FILENAME": filename,
         "TRAINING": repr(training),
         "MODEL": model_code(arch),

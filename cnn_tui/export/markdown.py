@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cnn_tui.spec.fmt import shape_text
 from cnn_tui.spec.layers import KEY_PARAMS, LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
+from cnn_tui.spec.text import markdown_safe
 
 
 def describe_layer(layer: Layer) -> str:
@@ -35,15 +37,6 @@ def describe_layer(layer: Layer) -> str:
     return f"{title}({', '.join(parts)})" if parts else title
 
 
-def shape_text(shape: Any) -> str:
-    if shape is None:
-        return "-"
-    try:
-        return "[" + ", ".join(str(int(d)) for d in shape) + "]"
-    except TypeError:
-        return str(shape)
-
-
 def _cell(text: Any) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
@@ -58,7 +51,7 @@ def architecture_markdown(arch: Architecture, analysis: Any = None) -> str:
         from cnn_tui.spec.analysis import analyze
 
         analysis = analyze(arch)
-    lines = [f"# {_cell(arch.name)}", ""]
+    lines = [f"# {markdown_safe(arch.name)}", ""]
     c, h, w = arch.input
     lines.append(f"Input `[{c}, {h}, {w}]`, {arch.classes} classes. "
                  "Shapes are channels-first; parameters are what PyTorch counts.")

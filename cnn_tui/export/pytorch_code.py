@@ -18,6 +18,7 @@ from cnn_tui.errors import ExportError
 from cnn_tui.export.markdown import describe_layer, shape_text
 from cnn_tui.export.script_template import BODY, HEADER
 from cnn_tui.spec.model import Architecture
+from cnn_tui.spec.text import docstring_safe
 
 # Helper classes the generated file defines when its model uses them (same attribute names as
 # cnn_tui.train.build, so parameter names match).
@@ -241,7 +242,7 @@ def _lr_mult_text(mults: dict[str, float]) -> str:
 
 
 def _docstring_safe(text: str) -> str:
-    return " ".join(str(text).replace("\\", "/").replace('"""', "'''").split()) or "Net"
+    return docstring_safe(text, "Net")
 
 
 def pytorch_script(arch: Architecture, model=None, filename: str = "model.py") -> str:

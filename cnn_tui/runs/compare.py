@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cnn_tui.errors import CnnTuiError
-from cnn_tui.spec.analysis import LayerInfo, analyze, shape_text
+from cnn_tui.spec.analysis import LayerInfo, analyze
+from cnn_tui.spec.fmt import fmt_duration, percent, shape_text
 from cnn_tui.spec.model import Architecture
 from cnn_tui.spec.summary import describe_layer
 
@@ -62,21 +63,6 @@ def _test_loss(record):
     return (record.evaluation or {}).get("test_loss")
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def _pct(v) -> str:
-    return "—" if v is None else f"{100 * v:.2f}%"
-
-
 def _num(v) -> str:
     if v is None:
         return "—"
@@ -108,9 +94,9 @@ _METRICS: list[tuple[str, Callable, Callable[[Any], str], Callable[[Any], str] |
     ("batch size", lambda r: _config(r, "batch_size"), _num, None),
     ("epochs done", lambda r: len(r.epochs or []), _num, _signed),
     ("epochs planned", lambda r: _config(r, "epochs"), _num, None),
-    ("best val acc", lambda r: r.best_val_acc, _pct, _pp),
-    ("last val acc", lambda r: _last(r, "val_acc"), _pct, _pp),
-    ("test acc", lambda r: r.test_acc, _pct, _pp),
+    ("best val acc", lambda r: r.best_val_acc, percent, _pp),
+    ("last val acc", lambda r: _last(r, "val_acc"), percent, _pp),
+    ("test acc", lambda r: r.test_acc, percent, _pp),
     ("last train loss", lambda r: _last(r, "train_loss"), _num, _signed),
     ("last val loss", lambda r: _last(r, "val_loss"), _num, _signed),
     ("test loss", _test_loss, _num, _signed),
@@ -276,5 +262,5 @@ def run_arch_diff(old_record, new_record) -> ArchDiff:
         raise CnnTuiError(f"cannot compare the architectures: {err}") from None
 
 
-__all__ = ["ArchDiff", "DiffRow", "MetricRow", "Side", "arch_diff", "curves", "fmt_duration",
+__all__ = ["ArchDiff", "DiffRow", "MetricRow", "Side", "arch_diff", "curves",
            "metrics_table", "run_arch_diff"]

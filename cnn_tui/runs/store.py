@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnn_tui.errors import RunStoreError
+from cnn_tui.spec.text import check_label
 
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted", "pruned")
 SCHEMA_VERSION = 1
@@ -447,9 +448,11 @@ class RunStore:
                         (run_id, int(epoch), int(epoch), int(step)))
 
     def rename(self, run_id: str, name: str | None) -> None:
+        name = None if name is None else check_label(name, "run name")
         self._write("UPDATE runs SET name=? WHERE id=?", (name, self.resolve(run_id)))
 
     def set_tags(self, run_id: str, tags: list[str]) -> None:
+        tags = [check_label(tag, "tag") for tag in tags]
         self._write("UPDATE runs SET tags=? WHERE id=?", (json.dumps(list(tags)), self.resolve(run_id)))
 
     def delete(self, run_id: str) -> None:

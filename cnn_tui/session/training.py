@@ -27,14 +27,6 @@ from cnn_tui.train.callbacks import Callback
 from cnn_tui.train.loop import ResumeState, RunOptions, RunResult, Trainer, check_options
 
 
-def check_label(value: str, where: str) -> str:
-    """`value` if it has no control characters (a name or tag printed in terminals)."""
-    bad = next((c for c in str(value) if ord(c) < 32 or 127 <= ord(c) < 160), None)
-    if bad is not None:
-        raise TrainingError(f"{where}: control character U+{ord(bad):04X} not allowed")
-    return str(value)
-
-
 class _Say(Callback):
     """Hands warnings found before the run started to the callbacks, as the run's own logs."""
 
@@ -92,6 +84,7 @@ def train_run(arch, overrides: dict | None = None, *, settings: Settings | None 
     """
     from cnn_tui.runs.recorder import Recorder
     from cnn_tui.runs.remote import RemoteControl
+    from cnn_tui.spec.text import check_label
     from cnn_tui.train.checkpointing import Checkpointing
     from cnn_tui.train.diagnosis import Diagnose
     from cnn_tui.train.early_stopping import EarlyStopping
@@ -103,7 +96,7 @@ def train_run(arch, overrides: dict | None = None, *, settings: Settings | None 
         options.data_dir = settings.data_dir
     check_options(options)
     if name is not None:
-        name = check_label(name, "--name")
+        name = check_label(name, "run name")
     for tag in tags or ():
         check_label(tag, "tag")
     overrides = dict(overrides or {})

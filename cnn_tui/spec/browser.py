@@ -17,6 +17,7 @@ from typing import Any
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import MAX_LAYERS, MAX_NAME, Architecture
+from cnn_tui.spec.text import check_label
 from cnn_tui.spec.training import TRAINING_PARAMS
 
 # Browser / Keras layer name (lower-cased) -> native layer type.
@@ -100,6 +101,8 @@ def _layer(item: Any, path: str) -> dict[str, Any]:
     else:
         raise SpecError(path, "must be a layer name or an object with a \"type\"")
     type_ = fields.get("type")
+    if isinstance(type_, str):
+        check_label(type_, f"{path}.type" if isinstance(item, dict) else path)
     kind = _kind_of(type_)
     if kind is None:
         shown = repr(type_)[:40] if isinstance(type_, str) else type(type_).__name__
@@ -169,6 +172,7 @@ def _name(meta: Any) -> str:
             continue
         if not isinstance(value, str):
             raise SpecError(f"metadata.{field}", "must be a string")
+        check_label(value, f"metadata.{field}")
         if value.strip():
             return " ".join(value.split())[:MAX_NAME]
     return "Imported"

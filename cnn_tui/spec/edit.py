@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnn_tui.errors import SpecError
+from cnn_tui.spec.fmt import layer_label
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import MAX_DEPTH, MAX_LAYERS, Architecture, Layer
 
@@ -200,7 +201,7 @@ def change_type(arch: Architecture, row: int, type_name: str,
     if old.type == type_name:
         return Edit(arch, row)
     if old.type == "residual":
-        raise SpecError(f"layer {row + 1}", BLOCK_KEEPS_TYPE)
+        raise SpecError(layer_label(row), BLOCK_KEEPS_TYPE)
     if type_name == "residual":
         return replace(arch, row, Layer.make("residual", layers=[old.copy()]))
     kind = LAYER_TYPES[type_name]

@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.fmt import and_more, layer_label, shape_text
 from cnn_tui.spec.layers import ACTIVATIONS, LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
 
@@ -127,8 +128,7 @@ class Analysis:
     def raise_if_invalid(self) -> None:
         errors = self.errors()
         if errors:
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise InvalidArchitecture(f"{errors[0].message}{more}", self)
+            raise InvalidArchitecture(f"{errors[0].message}{and_more(len(errors) - 1)}", self)
 
 
 class InvalidArchitecture(CnnTuiError):
@@ -176,10 +176,6 @@ def hw_text(h: int, w: int) -> str:
     return str(h) if h == w else f"{h}x{w}"
 
 
-def shape_text(shape: Shape | None) -> str:
-    return "?" if shape is None else "[" + ", ".join(str(d) for d in shape) + "]"
-
-
 def _dim_expr(n: int, k: int, s: int, padding: str, out: int) -> str:
     if padding == "same":
         return f"ceil({n}/{s}) = {out}"
@@ -221,7 +217,7 @@ class _Walker:
     def issue(self, rule: str, severity: str, row: int | None, text: str) -> None:
         if row is not None:
             layer = self.rows[row].layer if self.rows[row] is not None else self._pending[row]
-            text = f"layer {row + 1} ({layer.type}): {text}"
+            text = f"{layer_label(row, layer.type)}: {text}"
         self.issues.append(Issue(rule, severity, row, text))
 
     def walk(self, layers: list[Layer], prefix: str, depth: int, st: _State,

@@ -3,95 +3,23 @@
 Whatever a user points us at (a file from the browser builder, a hand-edited file, a binary, a
 10^5-deep JSON array, a 4 GB log) ends as an `Architecture` or as one `SpecError` line that
 starts with the file name and then the field path: `net.json: layers[3].kernel_size: must be
-1..11, got 0`. Nothing else escapes. Writing goes through a temporary file in the same folder
-and `os.replace`, so a crash or a full disk never leaves a half-written architecture behind.
+1..11, got 0`. Nothing else escapes. Writing goes through `cnn_tui.atomic` (a temporary file in the
+same folder, fsync, rename), so a crash or a full disk never leaves a half-written architecture.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import re
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
-from cnn_tui.errors import CnnTuiError, SpecError
+from cnn_tui import atomic
+from cnn_tui.errors import SpecError
+from cnn_tui.spec.jsonread import safe_loads
 from cnn_tui.spec.model import Architecture
 
 MAX_FILE_BYTES = 1_000_000
-MAX_INT_DIGITS = 30  # no field needs more; bounds float() and int() work downstream
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-class _Refused(ValueError):
-    """Raised from inside the JSON decoder's hooks; becomes a SpecError."""
-
-
-def _no_constants(name: str) -> Any:
-    raise _Refused(f"{name} is not allowed (numbers must be finite)")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _Refused(f"number {text[:30]} is out of range")
-    return value
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise _Refused(f"number {text[:20]}... is too large")
-    return int(text)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A repeated key means two values for one field; JSON readers disagree on which wins,
-    # so we refuse rather than guess.
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Refused(f"duplicate key {key[:40]!r} in one object")
-        out[key] = value
-    return out
-
-
-def safe_loads(text: str, source: str) -> Any:
-    """json.loads that refuses NaN/Infinity, huge numbers, duplicate keys and deep nesting."""
-    try:
-        return json.loads(text, parse_constant=_no_constants, parse_float=_finite_float,
-                          parse_int=_bounded_int, object_pairs_hook=_no_duplicates)
-    except _Refused as exc:
-        raise SpecError(source, f"invalid JSON: {exc}") from None
-    except json.JSONDecodeError as exc:
-        if not text.strip():
-            raise SpecError(source, "empty file, expected a JSON object") from None
-        raise SpecError(source, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise SpecError(source, "JSON nested too deeply") from None
-    except ValueError as exc:  # e.g. int digit limits
-        raise SpecError(source, f"invalid JSON: {exc}") from None
-
-
-def check_strings(obj: Any, source: str) -> None:
-    """Refuse lone surrogates (from \\ud800 escapes): they cannot be printed or saved as UTF-8."""
-    stack = [obj]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise SpecError(source, "invalid JSON: a string holds a lone UTF-16 surrogate") from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 def _decode_bytes(data: bytes, source: str) -> str:
     if b"\x00" in data[:8192]:
         raise SpecError(source, "binary data, not a JSON architecture file")
@@ -116,8 +44,6 @@ def parse_json_text(text: str | bytes, source: str) -> Architecture:
             raise SpecError(source, f"not valid Unicode text (character {exc.start})") from None
         text = text.removeprefix("\ufeff")
     obj = safe_loads(text, source)
-    if _SURROGATE_ESCAPE.search(text):
-        check_strings(obj, source)
     try:
         if is_browser_export(obj):
             return from_browser(obj)
@@ -204,45 +130,14 @@ def dumps(arch: Architecture) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_file(arch: Architecture, path: str | Path) -> None:
-    """Write `arch` to `path` atomically (temp file beside it, then os.replace)."""
-    path = Path(path)
-    shown = str(path)
+def write_file(arch: Architecture, path: str | Path, *, overwrite: bool = True) -> None:
+    """Write `arch` to `path` atomically (`cnn_tui.atomic`: temp file beside it, fsync, rename;
+    a symlink is written through). Without `overwrite` an existing path is refused."""
     try:
         data = dumps(arch).encode("utf-8")
     except UnicodeEncodeError:
-        raise SpecError(shown, "the name holds characters that cannot be saved as UTF-8") from None
-    if path.is_symlink():  # replace the file the link points at, keep the link
-        path = Path(os.path.realpath(path))
-    parent = path.parent
-    if path.is_dir():
-        raise CnnTuiError(f"{shown}: cannot write: it is a folder")
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise CnnTuiError(f"{shown}: cannot write: {str(parent)!r} {what}")
-    tmp = parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # keep an existing file's mode
-            except OSError:
-                pass
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except PermissionError:
-        raise CnnTuiError(f"{shown}: cannot write (permission denied)") from None
-    except OSError as exc:
-        raise CnnTuiError(f"{shown}: cannot write ({exc.strerror or exc})") from None
+        raise SpecError(str(path), "the name holds characters that cannot be saved as UTF-8") from None
+    atomic.write_bytes(path, data, overwrite=overwrite)
 
 
 def load_source(text: str) -> Architecture:

@@ -13,6 +13,8 @@ from typing import Any, Iterator
 
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.layers import LAYER_TYPES
+from cnn_tui.spec.params import unknown_field
+from cnn_tui.spec.text import check_label
 from cnn_tui.spec.training import TRAINING_PARAMS
 
 FORMAT = "cnn-tui/architecture"
@@ -77,6 +79,7 @@ def layer_from_dict(obj: Any, path: str, depth: int = 0, budget: list[int] | Non
     type_ = obj.get("type")
     if not isinstance(type_, str):
         raise SpecError(f"{path}.type", f"must be a layer type name, got {_kind(type_)}")
+    check_label(type_, f"{path}.type")
     spec = LAYER_TYPES.get(type_)
     if spec is None:
         names = ", ".join(LAYER_TYPES)
@@ -132,7 +135,9 @@ class Architecture:
         allowed = ("format", "version", "name", "input", "classes", "layers", "training")
         for key in obj:
             if key not in allowed:
-                raise SpecError(str(key)[:60], f"unknown field (allowed: {', '.join(allowed)})")
+                raise unknown_field("", key, allowed)
+        if isinstance(obj.get("format"), str):
+            check_label(obj["format"], "format")
         if obj.get("format", FORMAT) != FORMAT:
             raise SpecError("format", f"must be {FORMAT!r}, got {_kind(obj.get('format'))}")
         version = obj.get("version", VERSION)
@@ -142,6 +147,7 @@ class Architecture:
         name = obj.get("name", "Untitled")
         if not isinstance(name, str) or len(name) > MAX_NAME:
             raise SpecError("name", f"must be a string of at most {MAX_NAME} characters")
+        check_label(name, "name")
         input_ = obj.get("input", [1, 28, 28])
         if (not isinstance(input_, list) or len(input_) != 3
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in input_)):

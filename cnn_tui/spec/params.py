@@ -8,11 +8,14 @@ got 0`.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from cnn_tui.errors import SpecError
+from cnn_tui.spec.text import check_label
 
 INT, FLOAT, CHOICE, BOOL = "int", "float", "choice", "bool"
 
@@ -74,6 +77,8 @@ class Param:
                 return value
             raise SpecError(path, f"must be true or false, got {_show(value)}")
         if self.kind == CHOICE:
+            if isinstance(value, str):
+                check_label(value, path)
             if isinstance(value, str) and value in self.choices:
                 return value
             raise SpecError(path, f"must be {self.range_text()}, got {_show(value)}")
@@ -126,6 +131,20 @@ class Param:
         return self.check(number, path)
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
+
+
+def unknown_field(path: str, key: object, allowed: tuple[str, ...]) -> SpecError:
+    """The error for a field the format does not have: `layers[3].foo: unknown field (...)`
+    for a plain name; an empty or odd key is quoted after the object's path, so it reads:
+    `layers[3]: unknown field "" (...)`, `layers[3]: unknown field "a\\u001b"`."""
+    known = ", ".join(allowed) or "none"
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return SpecError(f"{path}.{key}" if path else key, f"unknown field (allowed: {known})")
+    shown = json.dumps(str(key)[:60])
+    return SpecError(path, f"unknown field {shown} (allowed: {known})")
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
@@ -158,8 +177,7 @@ class ParamSet:
             if key in reserved:
                 continue
             if not isinstance(key, str) or self.get(key) is None:
-                known = ", ".join(self.names()) or "none"
-                raise SpecError(f"{path}.{key}", f"unknown field (allowed: {known})")
+                raise unknown_field(path, key, self.names())
         for p in self.params:
             out[p.name] = p.check(obj.get(p.name, p.default), f"{path}.{p.name}")
         return out

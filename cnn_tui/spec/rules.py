@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from cnn_tui.spec.inference import (Analysis, Issue, LayerInfo, fused_activation, is_activation,
                                     param)
+from cnn_tui.spec.fmt import layer_label
 
 DENSE_PARAM_LIMIT = 4_000_000
 HIGH_DROPOUT = 0.7
@@ -61,7 +62,7 @@ def _issue(rule: str, info: LayerInfo | None, text: str, severity: str | None = 
     severity = severity or RULES[rule].severity
     if info is None:
         return Issue(rule, severity, None, text)
-    return Issue(rule, severity, info.row, f"layer {info.row + 1} ({info.layer.type}): {text}")
+    return Issue(rule, severity, info.row, f"{layer_label(info.row, info.layer.type)}: {text}")
 
 
 def _siblings(rows: list[LayerInfo]) -> dict[int | None, list[LayerInfo]]:

@@ -26,7 +26,7 @@ import zlib
 from typing import Any
 
 from cnn_tui.errors import SpecError
-from cnn_tui.spec.io import check_strings, safe_loads
+from cnn_tui.spec.jsonread import safe_loads
 from cnn_tui.spec.model import Architecture
 
 PREFIX = "cnn1:"
@@ -58,6 +58,7 @@ TRAINING_ORDER = ("optimizer", "learning_rate", "batch_size", "epochs", "weight_
                   "momentum", "nesterov", "label_smoothing", "schedule", "step_size", "gamma",
                   "warmup_epochs", "early_stopping", "monitor", "augment", "val_size", "seed",
                   "device")
+PAYLOAD_FIELDS = ("name", "layers", "training", "input", "classes")  # what the payload's items are
 _DEFAULT_INPUT = [1, 28, 28]
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 _INDEX = re.compile(r"[0-9]{1,3}")
@@ -108,7 +109,7 @@ def _bad(message: str) -> SpecError:
 
 def _unpack_layer(item: Any, path: str, depth: int = 0) -> Any:
     if depth > 16:
-        raise _bad("damaged (residual blocks nested too deep)")
+        raise _bad(f"damaged ({path}: residual blocks nested too deep)")
     if isinstance(item, dict):  # spelled out: check only the inner list here, from_dict does the rest
         out = dict(item)
         if isinstance(out.get("layers"), list):
@@ -170,8 +171,10 @@ def _bytes(code: str) -> bytes:
     if len(body) > MAX_CODE_CHARS:
         raise _bad(f"too long ({len(body):,} characters)")
     if not _ALPHABET.fullmatch(body):
-        bad = next(ch for ch in body if not (ch.isascii() and (ch.isalnum() or ch in "-_")))
-        raise _bad(f"unexpected character {bad!r} (codes use A-Z a-z 0-9 - _)")
+        at, bad = next((i, ch) for i, ch in enumerate(body)
+                       if not (ch.isascii() and (ch.isalnum() or ch in "-_")))
+        raise _bad(f"unexpected character {bad!r} at position {len(PREFIX) + at + 1} "
+                   "(codes use A-Z a-z 0-9 - _)")
     try:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
@@ -203,8 +206,7 @@ def decode(code: str) -> Architecture:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _bad("damaged (not UTF-8 inside)") from None
-    payload = safe_loads(text, WHERE)
-    check_strings(payload, WHERE)
+    payload = safe_loads(text, WHERE, names=PAYLOAD_FIELDS)
     obj = _payload_to_dict(payload)
     try:
         return Architecture.from_dict(obj)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.analysis import Analysis, analyze, fused_activation, is_activation
+from cnn_tui.spec.fmt import layer_label
 from cnn_tui.spec.model import Architecture, Layer
 
 MAX_SUGGESTIONS = 6
@@ -252,7 +253,7 @@ def score(analysis: Analysis) -> Score:
         points.append((0, f"receptive field only {rf}x{rf}: the features see small parts of "
                           f"a digit"))
     for issue in a.issues:
-        where = "" if issue.row is None else f" at layer {issue.row + 1}"
+        where = "" if issue.row is None else f" at {layer_label(issue.row)}"
         if issue.severity == "error":
             points.append((-15, f"error {issue.rule}{where}"))
         elif issue.severity == "warning":

@@ -14,8 +14,10 @@ import textwrap
 from typing import Any
 
 from cnn_tui.spec.analysis import Analysis, LayerInfo, param
+from cnn_tui.spec.fmt import fmt_bytes, shape_text
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Layer
+from cnn_tui.spec.text import printable
 
 
 def describe_layer(layer: Layer) -> str:
@@ -52,17 +54,6 @@ def describe_layer(layer: Layer) -> str:
     return title
 
 
-def _shape(shape) -> str:
-    return "?" if shape is None else "[" + ", ".join(str(d) for d in shape) + "]"
-
-
-def human_bytes(n: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{n} B"
-
-
 def _row_label(info: LayerInfo) -> str:
     text = "  " * info.depth + describe_layer(info.layer)
     if info.projection:
@@ -81,7 +72,7 @@ def summary_table(analysis: Analysis, width: int = 100) -> str:
     thin = "-" * width
     lines = [rule]
     c, h, w = a.arch.input
-    left = a.arch.name
+    left = printable(a.arch.name)
     right = f"input [{c}, {h}, {w}], {a.arch.classes} classes"
     lines.append(left[: width - len(right) - 1].ljust(width - len(right)) + right)
     lines.append(thin)
@@ -94,7 +85,7 @@ def summary_table(analysis: Analysis, width: int = 100) -> str:
         if len(label) > name_w:
             label = label[: name_w - 1] + "~"
         lines.append(f"{info.row + 1:>{num_w - 1}}{mark} {label:<{name_w}} "
-                     f"{_shape(info.out_shape):<{shape_w}} {info.params:>{par_w},} "
+                     f"{shape_text(info.out_shape):<{shape_w}} {info.params:>{par_w},} "
                      f"{info.macs:>{mac_w},}")
     if not a.rows:
         lines.append("(no layers)")
@@ -108,10 +99,10 @@ def summary_table(analysis: Analysis, width: int = 100) -> str:
         ("Buffers (BatchNorm running mean + var)", f"{a.total_buffers:,}"),
         ("Total mult-adds (one image)", f"{a.total_macs:,}"
          + (f" ({a.total_macs / 1e6:.2f} M)" if a.total_macs >= 1e6 else "")),
-        ("Activation memory (one image, float32)", human_bytes(a.total_memory_bytes)),
-        ("Parameter size (float32)", human_bytes(4 * (a.total_params + a.total_buffers))),
+        ("Activation memory (one image, float32)", fmt_bytes(a.total_memory_bytes)),
+        ("Parameter size (float32)", fmt_bytes(4 * (a.total_params + a.total_buffers))),
         ("Receptive field", "-" if rf is None else f"{rf}x{rf} px"),
-        ("Output shape", _shape(a.output_shape)),
+        ("Output shape", shape_text(a.output_shape)),
         ("Valid", "yes" if a.valid else f"no ({len(a.errors())} error(s))"),
         ("Score", f"{sc.value}/100"),
     ]
@@ -197,4 +188,4 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-__all__ = ["describe_layer", "human_bytes", "summary_json", "summary_table"]
+__all__ = ["describe_layer", "summary_json", "summary_table"]

@@ -5,21 +5,21 @@ position inside an epoch when a run was stopped mid-epoch (with that epoch's per
 history and every RNG state (torch, CUDA, numpy, Python) converted to tensors and plain types so
 the restricted unpickler accepts them.
 
-Writes go to a temp file in the same folder, are flushed and fsynced, then `os.replace`d over the
-old file: a crash or a full disk leaves the previous checkpoint whole.
+Writes go through `cnn_tui.atomic` (a temp file `.checkpoint.pt.XXXXXXXX.tmp` in the same folder,
+fsynced, renamed over the old file): a crash or a full disk leaves the previous checkpoint whole.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from cnn_tui import atomic
 from cnn_tui.errors import TrainingError
+from cnn_tui.spec.fmt import and_more, shape_text
 
 
 def rng_state() -> dict:
@@ -70,28 +70,14 @@ def save(path: Path, state: dict) -> None:
     """Write `state` to `path` atomically; TrainingError (nothing replaced) on any OS error."""
     import torch
     path = Path(path)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise TrainingError(f"cannot write checkpoint {path}: {exc.strerror or exc}") from None
+        with atomic.atomic_path(path, what="checkpoint", error=TrainingError) as tmp:
+            torch.save(state, tmp)
     except RuntimeError as exc:  # torch's zip writer reports a short write (a full disk) so
         free = _free_bytes(path.parent)
         why = ("no space left on the device" if free is not None and free < (1 << 20)
                else str(exc).splitlines()[0][:120])
         raise TrainingError(f"cannot write checkpoint {path}: {why}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def load(path: Path, map_location="cpu") -> dict:
@@ -168,23 +154,15 @@ def state_dict_mismatch(saved: object, current: Mapping) -> str:
               and tuple(getattr(saved[key], "shape", ())) != tuple(value.shape)]
     if shapes:
         key, theirs, ours = shapes[0]
-        parts.append(f"{key} is {_shape(theirs)} in the checkpoint but {_shape(ours)} in this "
-                     f"model{_more(len(shapes))}")
+        parts.append(f"{key} is {shape_text(theirs)} in the checkpoint but {shape_text(ours)} "
+                     f"in this model{and_more(len(shapes) - 1)}")
     missing = [key for key in current if key not in saved]
     unexpected = [key for key in saved if key not in current]
     if missing:
-        parts.append(f"the checkpoint lacks {missing[0]}{_more(len(missing))}")
+        parts.append(f"the checkpoint lacks {missing[0]}{and_more(len(missing) - 1)}")
     if unexpected:
-        parts.append(f"this model has no {unexpected[0]}{_more(len(unexpected))}")
+        parts.append(f"this model has no {unexpected[0]}{and_more(len(unexpected) - 1)}")
     return "; ".join(parts)
-
-
-def _shape(shape: tuple) -> str:
-    return "[" + ", ".join(str(int(n)) for n in shape) + "]"
-
-
-def _more(count: int) -> str:
-    return f" (and {count - 1} more)" if count > 1 else ""
 
 
 def mismatch_reason(saved: object, model, exc: BaseException | None = None) -> str:

@@ -5,34 +5,21 @@
   mid-epoch (with its position, so a resume continues at that step);
 - `model.pt`: the final weights of a finished run (after early stopping restored the best).
 
-Temp files left by a process killed during a write (`checkpoint.pt.XXXX.tmp`) are removed when
-the run starts or resumes.
+Temp files left by a process killed during a write (`.checkpoint.pt.XXXX.tmp`) are removed
+when the run starts or resumes (`cnn_tui.atomic.remove_stale_temps`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from cnn_tui.atomic import remove_stale_temps
 from cnn_tui.train import checkpoint as ckpt
 from cnn_tui.train.callbacks import Callback, Outcome
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
 MODEL = "model.pt"
-
-
-def remove_stale_temps(folder: Path) -> list[Path]:
-    """Remove `NAME.*.tmp` leftovers of the run's own files in `folder` (a write that was
-    killed); returns what was removed."""
-    removed = []
-    for name in (CHECKPOINT, BEST, MODEL):
-        for tmp in Path(folder).glob(f"{name}.*.tmp"):
-            try:
-                tmp.unlink()
-                removed.append(tmp)
-            except OSError:
-                pass
-    return removed
 
 
 class Checkpointing(Callback):
@@ -53,7 +40,8 @@ class Checkpointing(Callback):
         except OSError as exc:
             raise TrainingError(f"cannot create the run folder {self.folder}: "
                                 f"{exc.strerror or exc}") from None
-        remove_stale_temps(self.folder)
+        for name in (CHECKPOINT, BEST, MODEL):  # what a write killed midway left behind
+            remove_stale_temps(self.folder, name)
         resume = trainer.resume
         if resume is None or resume.checkpoint is None:
             self.save(trainer, epoch=0)  # proves the run folder is writable before any training

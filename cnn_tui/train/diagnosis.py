@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from cnn_tui.spec.fmt import and_more
 from cnn_tui.train.callbacks import Callback
 from cnn_tui.train.events import Diagnosis
 
@@ -101,16 +102,12 @@ class Diagnose(Callback):
                 name, value = min(low.items(), key=lambda kv: kv[1])
                 self._say(trainer, "vanishing_gradients", "warning", event.epoch,
                           f"vanishing gradients: layer {name} gradient norm {value:.2g} "
-                          f"(below {VANISHING:g}){_more(len(low))}",
+                          f"(below {VANISHING:g}){and_more(len(low) - 1)}",
                           "BatchNorm, ReLU instead of sigmoid/tanh, a residual block, or a "
                           "higher learning rate for those layers (lr_mult)")
             if high:
                 name, value = max(high.items(), key=lambda kv: kv[1])
                 self._say(trainer, "exploding_gradients", "warning", event.epoch,
                           f"exploding gradients: layer {name} gradient norm {value:.3g} "
-                          f"(above {EXPLODING:g}){_more(len(high))}",
+                          f"(above {EXPLODING:g}){and_more(len(high) - 1)}",
                           f"a lower learning rate than {lr:g}, BatchNorm, or a warm-up")
-
-
-def _more(count: int) -> str:
-    return f" (and {count - 1} more layers)" if count > 1 else ""

@@ -107,11 +107,12 @@ def _is_oom(exc: BaseException) -> bool:
 def check_architecture(arch) -> None:
     """TrainingError naming the first problem when `arch` cannot be trained on MNIST."""
     from cnn_tui.spec.analysis import analyze
+    from cnn_tui.spec.fmt import and_more
     analysis = analyze(arch)
     if not analysis.valid:
         errors = analysis.errors()
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise TrainingError(f"cannot train {arch.name!r}: {errors[0].message}{more}")
+        raise TrainingError(f"cannot train {arch.name!r}: {errors[0].message}"
+                            f"{and_more(len(errors) - 1)}")
     if tuple(arch.input) != (1, 28, 28) or arch.classes != 10:
         raise TrainingError(f"cannot train {arch.name!r} on MNIST: it needs input [1, 28, 28] and "
                             f"10 classes, not {list(arch.input)} and {arch.classes}")

@@ -20,6 +20,7 @@ from cnn_tui import locations
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import io as spec_io
 from cnn_tui.spec.model import Architecture
+from cnn_tui.spec.text import printable
 from cnn_tui.tui import themes as theme_mod
 from cnn_tui.tui.autosave import (Autosaver, keep_aside, read_autosave, read_autosave_source,
                                   same_architecture)
@@ -256,10 +257,17 @@ class CnnTuiApp(App[int]):
         else:
             self.autosaver.clear()  # the work is safe in its file (or untouched)
 
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is plain text: messages carry file names, run names and users'
+        input, which must neither be read as markup nor reach the terminal as control codes."""
+        super().notify(printable(message), title=printable(title), severity=severity,
+                       timeout=timeout, markup=False)
+
     def _update_title(self) -> None:
         doc = self.document
         where = str(doc.path) if doc.path else "not saved yet"
-        self.sub_title = f"{doc.arch.name} ({where}){' *' if doc.dirty else ''}"
+        self.sub_title = printable(f"{doc.arch.name} ({where}){' *' if doc.dirty else ''}")
 
     def build_screen(self):
         """The Build screen instance (its mode is the default, so it always exists)."""
@@ -325,7 +333,7 @@ class CnnTuiApp(App[int]):
             path = Path(os.path.expanduser(text))
             if not path.suffix:
                 path = path.with_suffix(".json")
-            if path.exists() and path != self.document.path:
+            if os.path.lexists(path) and path != self.document.path:  # a dangling link too
                 self.push_screen(ChoiceDialog(
                     "File exists", f"{path} exists. Replace it?",
                     [("y", "Replace", "yes"), ("n", "Keep it", "cancel")]),

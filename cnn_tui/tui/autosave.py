@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from cnn_tui import locations
+from cnn_tui import atomic, locations
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import io as spec_io
 from cnn_tui.spec.model import Architecture
@@ -48,10 +48,8 @@ def write_autosave(arch: Architecture, path: Path | None = None,
         if source is None:
             note.unlink(missing_ok=True)
         else:
-            tmp = note.with_name(note.name + ".tmp")
-            tmp.write_text(str(Path(source).resolve()), encoding="utf-8")
-            tmp.replace(note)
-    except OSError:
+            atomic.write_text(note, str(Path(source).resolve()))
+    except (OSError, CnnTuiError):
         pass  # the work itself is safe; only the way back to its file is lost
     return path
 

@@ -105,7 +105,7 @@ def profile_csv(rows: list[LayerProfile]) -> str:
 def profile_table(device: str, batch: int, rows: list[LayerProfile]):
     from rich.table import Table
 
-    from cnn_tui.tui.screens.train import fmt_bytes
+    from cnn_tui.spec.fmt import fmt_bytes
     table = Table(title=f"per-layer profile on {device}, batch {batch} (mean of the timed passes)",
                   title_justify="left", box=None, pad_edge=False)
     for col in ("layer", "output", "forward ms", "backward ms", "activations", "estimate",

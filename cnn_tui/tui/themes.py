@@ -193,15 +193,13 @@ def read_last_theme() -> str | None:
 def remember_theme(name: str) -> None:
     """Keep the chosen theme for the next start; best effort (a read-only home is fine)."""
     import json
-    import os
-    import tempfile
+
+    from cnn_tui import atomic
+    from cnn_tui.errors import CnnTuiError
 
     path = last_theme_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".theme.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"theme": name}, fh)
-        os.replace(tmp, path)
-    except OSError:
+        atomic.write_text(path, json.dumps({"theme": name}))
+    except (OSError, CnnTuiError):
         pass

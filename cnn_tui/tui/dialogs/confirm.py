@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from cnn_tui.spec.text import printable
+
 
 class ChoiceDialog(ModalScreen[str]):
     """Ask `question`; dismisses with the chosen answer's value (`cancel` on escape).
@@ -31,8 +33,9 @@ class ChoiceDialog(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.question, classes="dialog-body")
+            # plain text: questions name files and runs, never markup or control codes
+            yield Static(printable(self.title_text), classes="dialog-title", markup=False)
+            yield Static(printable(self.question), classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 for key, label, value in self.choices:
                     shown = "esc" if key == "escape" else key

@@ -26,7 +26,7 @@ from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
 from cnn_tui.tui.dialogs.preview_form import (PreviewForm, append_issue_changes, help_text,
                                               parse_value, value_text)
-from cnn_tui.tui.widgets.layer_list import count_str, shape_str
+from cnn_tui.spec.fmt import fmt_count, shape_cell
 
 __all__ = ["LayerForm", "effect_text", "parse_value", "value_text"]
 
@@ -36,16 +36,16 @@ def effect_text(before: Analysis, after: Analysis, row: int) -> Text:
     old, new = before.rows[row], after.rows[row]
     out = Text()
     out.append("Effect: ", style="bold")
-    out.append(f"output {shape_str(new.out_shape)}")
+    out.append(f"output {shape_cell(new.out_shape)}")
     if new.out_shape != old.out_shape:
-        out.append(f" (was {shape_str(old.out_shape)})")
-    out.append(f" | params {count_str(new.params)}")
+        out.append(f" (was {shape_cell(old.out_shape)})")
+    out.append(f" | params {fmt_count(new.params)}")
     if new.params != old.params:
-        out.append(f" (was {count_str(old.params)})")
-    out.append(f" | model {count_str(before.total_params)}")
+        out.append(f" (was {fmt_count(old.params)})")
+    out.append(f" | model {fmt_count(before.total_params)}")
     if after.total_params != before.total_params:
-        out.append(f" -> {count_str(after.total_params)}")
-    out.append(f", output {shape_str(after.output_shape)}")
+        out.append(f" -> {fmt_count(after.total_params)}")
+    out.append(f", output {shape_cell(after.output_shape)}")
     append_issue_changes(out, before, after)
     return out
 

@@ -33,8 +33,9 @@ from cnn_tui.spec.layers import ACTIVATIONS, LAYER_TYPES
 from cnn_tui.spec.model import (MAX_CHANNELS, MAX_CLASSES, MAX_NAME, MAX_SIDE, MIN_CLASSES,
                                  Architecture)
 from cnn_tui.spec.params import INT, Param
+from cnn_tui.spec.text import check_label
 from cnn_tui.tui.dialogs.preview_form import PreviewForm, append_issue_changes, help_text
-from cnn_tui.tui.widgets.layer_list import count_str, shape_str
+from cnn_tui.spec.fmt import fmt_count, shape_cell
 
 MNIST_INPUT = (1, 28, 28)
 MNIST_CLASSES = 10
@@ -63,6 +64,7 @@ def parse_name(text: str) -> str:
         raise SpecError("", "must not be empty")
     if len(name) > MAX_NAME:
         raise SpecError("", f"must be at most {MAX_NAME} characters, got {len(name)}")
+    check_label(name, "")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -112,7 +114,7 @@ def change_label(old: Architecture, new: Architecture) -> str:
     if new.name != old.name:
         parts.append(f"rename to {new.name[:40]!r}")
     if tuple(new.input) != tuple(old.input):
-        parts.append(f"input {shape_str(tuple(new.input))}")
+        parts.append(f"input {shape_cell(tuple(new.input))}")
     if new.classes != old.classes:
         parts.append(f"{new.classes} classes")
     if new.layers != old.layers:
@@ -133,15 +135,15 @@ def effect_text(before: Analysis, after: Analysis) -> Text:
     old, new = before.arch, after.arch
     out = Text()
     out.append("Effect: ", style="bold")
-    out.append(f"input {shape_str(tuple(new.input))}")
+    out.append(f"input {shape_cell(tuple(new.input))}")
     if tuple(new.input) != tuple(old.input):
-        out.append(f" (was {shape_str(tuple(old.input))})")
-    out.append(f" | output {shape_str(after.output_shape)}")
+        out.append(f" (was {shape_cell(tuple(old.input))})")
+    out.append(f" | output {shape_cell(after.output_shape)}")
     if after.output_shape != before.output_shape:
-        out.append(f" (was {shape_str(before.output_shape)})")
-    out.append(f" | params {count_str(after.total_params)}")
+        out.append(f" (was {shape_cell(before.output_shape)})")
+    out.append(f" | params {fmt_count(after.total_params)}")
     if after.total_params != before.total_params:
-        out.append(f" (was {count_str(before.total_params)})")
+        out.append(f" (was {fmt_count(before.total_params)})")
     append_issue_changes(out, before, after, error_style="bold")
     note = mnist_note(new.input, new.classes)
     if note:

@@ -14,6 +14,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from cnn_tui.spec.text import printable
+
 MAX_LISTED = 2000  # a huge folder must not stall the UI on one tab press
 
 
@@ -59,9 +61,10 @@ class PathPrompt(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Static(self.title_text, classes="dialog-title")
+            # plain text: titles name runs and files, completions list the folder's names
+            yield Static(printable(self.title_text), classes="dialog-title", markup=False)
             yield Input(self.initial, id="path-input", select_on_focus=False)
-            yield Static(self.hint, id="path-hint", classes="dialog-hint")
+            yield Static(printable(self.hint), id="path-hint", classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         entry = self.query_one(Input)
@@ -83,9 +86,9 @@ class PathPrompt(ModalScreen["str | None"]):
         if new != entry.value:
             entry.value = new
             entry.cursor_position = len(new)
-            hint.update(self.hint)
+            hint.update(printable(self.hint))
         elif len(names) > 1:
             shown = "  ".join(names[:12]) + ("  …" if len(names) > 12 else "")
-            hint.update(shown)
+            hint.update(printable(shown))
         else:
-            hint.update("no match" if not names else self.hint)
+            hint.update("no match" if not names else printable(self.hint))

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
+from cnn_tui.spec.text import printable
 from cnn_tui.tui.dialogs.export import ExportDialog, ExportFormat
 
 ALL_RUNS = {"all-csv": "csv", "all-json": "json"}
@@ -63,4 +64,4 @@ class RunExportDialog(ExportDialog):
     def on_mount(self) -> None:
         r = self.record
         self.query_one(".dialog-title", Static).update(
-            Text(f"Export run {r.name or r.id} ({r.arch_name})"))
+            Text(printable(f"Export run {r.name or r.id} ({r.arch_name})")))

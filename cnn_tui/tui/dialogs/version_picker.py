@@ -14,6 +14,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.text import printable
 from cnn_tui.tui.dialogs.option_picker import OptionPicker, picker_bindings
 
 
@@ -23,10 +24,10 @@ def version_line(version, current: str | None) -> Text:
     text = Text()
     text.append("● " if version.hash == current else "  ", style="bold")
     text.append(f"{when}  {version.short}  ", style="bold" if version.hash == current else "")
-    text.append(f"{version.name[:24]:<24} {version.layers:>3} layers {params:>10} params  "
+    text.append(f"{printable(version.name)[:24]:<24} {version.layers:>3} layers {params:>10} params  "
                 f"{version.source}")
     if version.path:
-        text.append(f"  {version.path}", style="dim")
+        text.append(f"  {printable(version.path)}", style="dim")
     return text
 
 

@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.text import markup_safe
 from cnn_tui.tui.widgets.canvas import DrawCanvas
 from cnn_tui.tui.widgets.data_browser import DataBrowser
 from cnn_tui.tui.widgets.confusion import (METRIC_HEADER, ConfusionMatrix, confusion_csv,
@@ -214,7 +215,7 @@ class AnalyzeScreen(Screen):
             done, total = len(record.epochs), int(record.config.get("epochs") or 0)
             run_id, name = record.id, record.arch_name
         self.query_one("#analyze-status", Static).update(
-            f"[b]{name}[/b] · run {run_id} · training: epoch {done}/{total} done · the views "
+            f"[b]{markup_safe(name)}[/b] · run {run_id} · training: epoch {done}/{total} done · the views "
             "fill in when it ends · L evaluates a mid-training snapshot now")
 
     # ------------------------------------------------------------------ loading
@@ -285,7 +286,7 @@ class AnalyzeScreen(Screen):
         else:
             note = ""
         self.query_one("#analyze-status", Static).update(
-            f"[b]{r.arch_name}[/b] · run {r.id} · {r.status} · test accuracy "
+            f"[b]{markup_safe(r.arch_name)}[/b] · run {r.id} · {r.status} · test accuracy "
             f"{100 * ev.get('test_acc', 0):.2f}% on {len(data.labels):,} images{note}")
         self.query_one(ConfusionMatrix).set_matrix(ev["confusion_matrix"])
         table = self.query_one("#metrics-table", DataTable)

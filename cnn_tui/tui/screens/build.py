@@ -21,8 +21,10 @@ from textual.widgets import DataTable, Static
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec import edit
 from cnn_tui.spec.analysis import Analysis, analyze
+from cnn_tui.spec.fmt import layer_label
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
+from cnn_tui.spec.text import printable
 from cnn_tui.tui.dialogs.layer_form import LayerForm
 from cnn_tui.tui.dialogs.layer_picker import LayerPicker
 from cnn_tui.tui.dialogs.template_picker import TemplatePicker
@@ -144,7 +146,8 @@ class BuildScreen(Screen):
         doc = self.document
         name = doc.path.name if isinstance(doc.path, Path) else "not saved yet"
         dirty = " [modified]" if doc.dirty else ""
-        self.query_one("#input-line", Static).update(f"{input_text(analysis)} | {name}{dirty}")
+        self.query_one("#input-line", Static).update(
+            printable(f"{input_text(analysis)} | {name}{dirty}"))
         self.query_one(Totals).show(analysis, score(analysis).value)
         if self.has_class("diagram"):
             self.query_one(Diagram).show(analysis, table.current_row)
@@ -228,10 +231,10 @@ class BuildScreen(Screen):
         arch = self.document.arch
         if before:
             after = None if row is None or row == 0 else row - 1
-            title = "Insert before " + (f"layer {row + 1}" if row is not None else "the start")
+            title = "Insert before " + (layer_label(row) if row is not None else "the start")
         else:
             after = row
-            title = "Add after " + (f"layer {row + 1}" if row is not None else "the start")
+            title = "Add after " + (layer_label(row) if row is not None else "the start")
 
         def chosen(choice) -> None:
             if choice is None:
@@ -290,7 +293,7 @@ class BuildScreen(Screen):
             self._try(lambda: edit.change_type(arch, row, type_name, params),
                       f"change {before} to {_title(type_name)}")
 
-        self.app.push_screen(LayerPicker(f"Change layer {row + 1} ({before}) to",
+        self.app.push_screen(LayerPicker(f"Change {layer_label(row, before)} to",
                                          self._suggestions_at(previous), exclude=layer.type),
                              chosen)
 

@@ -22,7 +22,8 @@ from textual_plotext import PlotextPlot
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
-from cnn_tui.spec.analysis import shape_text
+from cnn_tui.spec.fmt import shape_text
+from cnn_tui.spec.text import printable
 from cnn_tui.tui.widgets.footer import KeyBar
 
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
@@ -32,7 +33,7 @@ METRICS = (("val_acc", "validation accuracy %", True), ("val_loss", "validation 
 
 
 def run_label(index: int, record) -> str:
-    return f"{index + 1} {record.name or record.id}"
+    return printable(f"{index + 1} {record.name or record.id}")
 
 
 class CompareChart(PlotextPlot):
@@ -119,9 +120,9 @@ class CompareScreen(Screen):
         for i, record in enumerate(self.records):
             table.add_column(Text(run_label(i, record)), key=f"run{i}")
         for row in metrics_table(self.records):
-            cells = [Text(row.cells[0])]
+            cells = [Text(printable(row.cells[0]))]
             for cell, delta in zip(row.cells[1:], row.deltas[1:]):
-                cells.append(Text(f"{cell} ({delta})" if delta else cell,
+                cells.append(Text(printable(f"{cell} ({delta})" if delta else cell),
                                   style="bold" if delta else ""))
             table.add_row(Text(row.label, style="bold" if row.differs else "dim"), *cells,
                           key=row.label)
@@ -138,7 +139,7 @@ class CompareScreen(Screen):
         diff, error = self.diff()
         head = f"architecture {run_label(0, a)} → {run_label(self.other, b)}: "
         head += error or diff.headline().split(": ", 1)[-1]
-        self.query_one("#compare-diff-title", Static).update(Text(head, style="bold"))
+        self.query_one("#compare-diff-title", Static).update(Text(printable(head), style="bold"))
         table = self.query_one("#compare-diff", DataTable)
         table.clear()
         if diff is None:

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.spec.text import printable
 from cnn_tui.tui.widgets.runs_table import COLUMNS, RunsTable
 from cnn_tui.tui.widgets.footer import KeyBar
 
@@ -130,7 +131,7 @@ class RunsScreen(Screen):
         self.query_one("#runs-empty").display = empty
         table.display = not empty
         if self.error:
-            text = Text.assemble(("cannot read the run store: ", "bold"), self.error)
+            text = Text.assemble(("cannot read the run store: ", "bold"), printable(self.error))
         else:
             label = next(c.label for c in COLUMNS if c.key == table.sort_column)
             parts = [f"{len(table.records)} runs"]
@@ -140,7 +141,7 @@ class RunsScreen(Screen):
             if table.marked:
                 parts.append(f"{len(table.marked)} marked")
             parts.append(str(self.store.root))
-            text = Text(" · ".join(parts))
+            text = Text(printable(" · ".join(parts)))
         self.query_one("#runs-status", Static).update(text)
 
     def _current(self, what: str):

@@ -22,6 +22,9 @@ from textual.widgets import DataTable, Header, Static
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.session.run import RunState
+from cnn_tui.spec.fmt import and_more, fmt_bytes, fmt_duration
+from cnn_tui.spec.fmt import percent as _pct
+from cnn_tui.spec.text import markup_safe
 from cnn_tui.tui.run_feed import RunNews
 from cnn_tui.tui.widgets.footer import KeyBar
 from cnn_tui.tui.widgets.training_form import TrainingForm
@@ -34,28 +37,6 @@ CHART_DUTY = 0.01
 # validation first: at 80 columns (settings shown) the table has room for about five
 EPOCH_COLUMNS = ("ep", "val acc", "val loss", "acc", "loss", "time", "img/s", "lr", "best")
 IDLE_HINT = "s starts a run (quitting leaves it training) · tab: settings"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "--:--"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def fmt_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
 
 
 def _num(value: float | None) -> str:
@@ -89,8 +70,7 @@ def start_blocker(arch, form_errors: dict[str, str]) -> str | None:
     errors = analyze(arch).errors()
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return f"the architecture has errors: {first.message}{more}"
+        return f"the architecture has errors: {first.message}{and_more(len(errors) - 1)}"
     if tuple(arch.input) != (1, 28, 28) or arch.classes != 10:
         return f"MNIST needs input [1, 28, 28] and 10 classes, not {list(arch.input)} and {arch.classes}"
     if form_errors:
@@ -245,7 +225,7 @@ class TrainScreen(Screen):
         if note is not None:
             self.last_message = note
         arch = self.document.arch
-        parts = [f"[b]{arch.name}[/b]", f"state: [b]{self.state}[/b]"]
+        parts = [f"[b]{markup_safe(arch.name)}[/b]", f"state: [b]{self.state}[/b]"]
         if self.run_id:
             parts.append(f"run {self.run_id}")
         line = " · ".join(parts)

@@ -28,8 +28,9 @@ from textual.geometry import Region
 from textual.widgets import Static
 
 from cnn_tui.spec.analysis import Analysis, LayerInfo
+from cnn_tui.spec.fmt import shape_cell
 from cnn_tui.spec.layers import LAYER_TYPES
-from cnn_tui.tui.widgets.layer_list import settings_text, shape_str, worst_severity
+from cnn_tui.tui.widgets.layer_list import settings_text, worst_severity
 
 UNICODE = {"tl": "┌", "tr": "┐", "bl": "└", "br": "┘", "h": "─", "v": "│",
            "error": "✗", "warning": "!", "hint": "?", "ell": "…"}
@@ -82,7 +83,7 @@ def projection_label(info: LayerInfo, ascii: bool = False) -> str:
         return ""
     stride = f" s{info.projection_stride}" if info.projection_stride not in (None, 1) else ""
     arrow = ASCII_LANE["arrow"] if ascii else LANE["arrow"]
-    return f"1x1 conv{stride} {arrow} {shape_str(info.out_shape)}"
+    return f"1x1 conv{stride} {arrow} {shape_cell(info.out_shape)}"
 
 
 @dataclass
@@ -123,7 +124,7 @@ def render_diagram_lines(analysis: Analysis, width: int = 60, ascii: bool = Fals
         offset = gutter * depth
         return (" " * offset + text.center(width - offset)).rstrip()
 
-    lines = [centred(f"input {shape_str(analysis.arch.input)}", 0)]
+    lines = [centred(f"input {shape_cell(analysis.arch.input)}", 0)]
     tops: list[int] = []
     centres: list[int] = []  # each row's box centre column, where a merge marker lines up
     blocks: list[_Block] = []
@@ -148,7 +149,7 @@ def render_diagram_lines(analysis: Analysis, width: int = 60, ascii: bool = Fals
             label = label[: max(inner - 3, 0)] + g["ell"]
         severity = worst_severity(analysis, info.row)
         mark = f" {g[severity]}" if severity else "  "
-        shape = shape_str(info.out_shape)
+        shape = shape_cell(info.out_shape)
         top = centred(_border(g["tl"], g["h"], g["tr"], inner) + "  ", info.depth)
         left = len(top) - len(top.lstrip())
         tops.append(len(lines))

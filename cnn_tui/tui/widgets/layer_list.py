@@ -15,38 +15,13 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from cnn_tui.spec.analysis import Analysis, LayerInfo
+from cnn_tui.spec.fmt import fmt_count, shape_cell
 from cnn_tui.spec.layers import KEY_PARAMS, LAYER_TYPES
 from cnn_tui.spec.model import Layer
 
 MARKERS = {"error": "✗", "warning": "!", "hint": "?"}
 SEVERITY_ORDER = ("error", "warning", "hint")
 COLUMNS = ("", "#", "layer", "settings", "output", "params")
-
-
-def shape_str(shape: tuple[int, ...] | None) -> str:
-    """16x26x26 for maps, 10 for vectors, ? once the shape is unknown."""
-    return "?" if shape is None else "x".join(str(d) for d in shape)
-
-
-def count_str(n: int) -> str:
-    """An exact count with thousands separators: 27,562."""
-    return f"{n:,}"
-
-
-def short_count(n: float) -> str:
-    """A compact count for totals: 950, 27.6K, 1.23M, 4.1G."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            value = n / size
-            return f"{value:.3g}{unit}"
-    return f"{n:g}"
-
-
-def bytes_str(n: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
 
 
 def _num(value) -> str:
@@ -97,8 +72,8 @@ def layer_row(info: LayerInfo, severity: str | None) -> tuple[str, str, str, str
         str(info.number),
         f"{indent}{'└ ' if info.depth else ''}{title}",
         settings_text(info.layer),
-        shape_str(info.out_shape),
-        count_str(info.params) if info.params else "-",
+        shape_cell(info.out_shape),
+        fmt_count(info.params) if info.params else "-",
     )
 
 

@@ -14,9 +14,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from cnn_tui.spec.analysis import Analysis
+from cnn_tui.spec.fmt import shape_cell
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.tui.teaching import lesson
-from cnn_tui.tui.widgets.layer_list import MARKERS, settings_text, shape_str
+from cnn_tui.tui.widgets.layer_list import MARKERS, settings_text
 
 
 def panel_text(analysis: Analysis, row: int | None, suggestions: Sequence = ()) -> Text:
@@ -34,7 +35,7 @@ def panel_text(analysis: Analysis, row: int | None, suggestions: Sequence = ()) 
     settings = settings_text(info.layer)
     if settings:
         out.append(f"  {settings}")
-    out.append(f"\n{shape_str(info.in_shape)} -> {shape_str(info.out_shape)}\n")
+    out.append(f"\n{shape_cell(info.in_shape)} -> {shape_cell(info.out_shape)}\n")
     if info.formula:
         out.append(info.formula + "\n", style="italic")
     if info.param_formula:

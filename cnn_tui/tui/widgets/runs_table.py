@@ -15,7 +15,8 @@ from typing import Any, Callable
 from rich.text import Text
 from textual.widgets import DataTable
 
-from cnn_tui.runs.compare import fmt_duration
+from cnn_tui.spec.fmt import fmt_duration, percent
+from cnn_tui.spec.text import printable
 
 
 def _lr(r) -> float | None:
@@ -30,10 +31,6 @@ def _duration(r) -> float | None:
     return max(0.0, end - r.started) if end else None
 
 
-def _pct(v) -> str:
-    return "—" if v is None else f"{100 * v:.2f}%"
-
-
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -46,8 +43,8 @@ COLUMNS: tuple[Column, ...] = (
     # what tells runs apart first: at 80 columns the later ones scroll (left/right)
     Column("name", "name", lambda r: (r.name or r.id).lower(), lambda r: r.name or r.id),
     Column("status", "status", lambda r: r.status, lambda r: r.status),
-    Column("test", "test acc", lambda r: r.test_acc, lambda r: _pct(r.test_acc)),
-    Column("best_val", "best val", lambda r: r.best_val_acc, lambda r: _pct(r.best_val_acc)),
+    Column("test", "test acc", lambda r: r.test_acc, lambda r: percent(r.test_acc)),
+    Column("best_val", "best val", lambda r: r.best_val_acc, lambda r: percent(r.best_val_acc)),
     Column("epochs", "epochs", lambda r: len(r.epochs or []),
            lambda r: f"{len(r.epochs or [])}/{(r.config or {}).get('epochs', '?')}"),
     Column("arch", "architecture", lambda r: r.arch_name.lower(), lambda r: r.arch_name),
@@ -168,7 +165,9 @@ class RunsTable(DataTable):
             status = cells[-1]
             style = {"failed": "red", "running": "bold", "interrupted": "yellow",
                      "stopped": "dim"}.get(status, "")
-            self.add_row(Text(mark, style="bold reverse" if mark else ""), *cells[:-1],
+            # cells as Text, never markup: names come from users and old stores
+            self.add_row(Text(mark, style="bold reverse" if mark else ""),
+                         *(Text(printable(cell)) for cell in cells[:-1]),
                          Text(status, style=style), key=run_id)
         if keep is not None:
             ids = [r.id for r in self.shown]

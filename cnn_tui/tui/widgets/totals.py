@@ -9,14 +9,14 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from cnn_tui.spec.analysis import Analysis
-from cnn_tui.tui.widgets.layer_list import bytes_str, count_str, shape_str, short_count
+from cnn_tui.spec.fmt import fmt_bytes, fmt_count, shape_cell, short_count
 
 
 def input_text(analysis: Analysis) -> str:
     arch = analysis.arch
     n = len(analysis.rows)
-    return (f"{arch.name} | input {shape_str(arch.input)} -> "
-            f"{shape_str(analysis.output_shape)} | {n} layer{'s' if n != 1 else ''}")
+    return (f"{arch.name} | input {shape_cell(arch.input)} -> "
+            f"{shape_cell(analysis.output_shape)} | {n} layer{'s' if n != 1 else ''}")
 
 
 def issue_counts(analysis: Analysis) -> str:
@@ -29,14 +29,14 @@ def issue_counts(analysis: Analysis) -> str:
 def totals_text(analysis: Analysis, score: int | None) -> str:
     """Two lines: sizes, then receptive field, score and the rule counts."""
     frozen = analysis.total_params - analysis.trainable_params
-    params = f"params {count_str(analysis.total_params)}"
+    params = f"params {fmt_count(analysis.total_params)}"
     if frozen:
-        params += f" ({count_str(frozen)} frozen)"
+        params += f" ({fmt_count(frozen)} frozen)"
     if analysis.total_buffers:
-        params += f" + {count_str(analysis.total_buffers)} buffers"
+        params += f" + {fmt_count(analysis.total_buffers)} buffers"
     rf = analysis.receptive_field
     first = (f"{params} | mult-adds {short_count(analysis.total_macs)} | "
-             f"memory {bytes_str(analysis.total_memory_bytes)}/image")
+             f"memory {fmt_bytes(analysis.total_memory_bytes)}/image")
     second = (f"receptive field {'-' if rf is None else f'{rf}x{rf}'} | "
               f"score {'-' if score is None else f'{score}/100'} | {issue_counts(analysis)}")
     return f"{first}\n{second}"
