@@ -118,7 +118,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Verify MNIST found at PATH against the published md5 values and install "
         "it into the cache. PATH: a folder of the four IDX files (.gz or not, or a torchvision "
         "root), Keras' mnist.npz, or the classic mnist.pkl.gz.")
-    imp.add_argument("path", metavar="PATH")
+    imp.add_argument("path", metavar="PATH",
+                     help="IDX folder or torchvision root, mnist.npz, or mnist.pkl.gz")
     imp.add_argument("--dest", metavar="ROOT", help="install under ROOT/MNIST/raw instead of the cache")
     imp.set_defaults(func=cmd_import)
 
