@@ -49,6 +49,7 @@ def train(arch_or_source, callbacks: Iterable[Callable] = (), control=None, **ov
     the events of `cnn_tui.train.events`; `control` is a `cnn_tui.train.control.Control`.
     Pass `arch_or_source=None` with `resume=RUN_ID` to continue a run.
     """
+    from cnn_tui.data import find_mnist
     from cnn_tui.spec.training import TRAINING_PARAMS
     from cnn_tui.train.loop import RunOptions
     from cnn_tui.train.loop import train as run_training
@@ -66,6 +67,8 @@ def train(arch_or_source, callbacks: Iterable[Callable] = (), control=None, **ov
     if "device" in config:  # the device is both: the option wins, the config records it
         options.setdefault("device", config["device"])
     arch = None if arch_or_source is None else load_architecture(arch_or_source)
+    if options.get("data_dir") is not None:  # a miss names the argument, not a CLI flag
+        options["data_dir"] = find_mnist(options["data_dir"], option="data_dir")
     return run_training(arch, config, RunOptions(**options), callbacks, control)
 
 
@@ -90,8 +93,8 @@ def evaluate(model_or_run_id, data_dir=None, limit: int | None = None, device: s
         dev = resolve_device(device)
     configure(dev)
     model = model.to(dev.torch_device)
-    data = to_device(load_arrays(data_dir), dev.torch_device, val_size=0, limit_train=1,
-                     limit_test=limit)
+    data = to_device(load_arrays(data_dir, option="data_dir"), dev.torch_device, val_size=0,
+                     limit_train=1, limit_test=limit)
     return evaluate_split(model, data.test, dev)
 
 

@@ -226,6 +226,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         printer = PlainPrinter(sys.stdout)
     options = {k: getattr(args, k) for k in ("data_dir", "runs_dir", "limit_train", "limit_test",
                                              "device", "resume", "name") if getattr(args, k) is not None}
+    if args.data_dir is not None:  # found here, so a miss names --data-dir (api.train: data_dir)
+        from cnn_tui.data import find_mnist
+        options["data_dir"] = find_mnist(args.data_dir)
     if args.compile:
         options["compile"] = True
     if args.progress_every:
