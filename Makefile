@@ -1,7 +1,7 @@
 # Two commands on a fresh machine: `make run` and `make test`.
 #
 # torch is most of the set-up: on Linux x86_64 pip takes PyPI's CUDA build (about 2.8 GB to
-# download, 5.5 GB installed). Without an NVIDIA GPU the CPU-only build is enough (about
+# download, 5.3 GB installed). Without an NVIDIA GPU the CPU-only build is enough (about
 # 0.2 GB to download, 0.7 GB installed):
 #   make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # A torch already in $(VENV) (or one you install there first) is kept as it is.
@@ -14,7 +14,7 @@ UNAME        = $(shell uname -sm 2>/dev/null)
 
 ifeq ($(TORCH_INDEX),)
   ifeq ($(UNAME),Linux x86_64)
-    TORCH_NOTE = torch's CUDA build from PyPI: about 2.8 GB to download, 5.5 GB on disk (no GPU? \
+    TORCH_NOTE = torch's CUDA build from PyPI: about 2.8 GB to download, 5.3 GB on disk (no GPU? \
                  make run TORCH_INDEX=https://download.pytorch.org/whl/cpu takes the CPU-only one, 0.7 GB)
   else
     TORCH_NOTE = torch from PyPI: about 0.1-0.3 GB to download

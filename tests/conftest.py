@@ -28,6 +28,31 @@ def require_mnist() -> Path:
     return MNIST_ROOT
 
 
+_GZ: dict[str, bytes] = {}
+
+
+def copy_mnist(src: Path, dest: Path, extract: tuple[str, ...] = ()) -> Path:
+    """A private copy of MNIST/raw under `dest` in torchvision's download layout (`.gz` files),
+    the files named in `extract` written uncompressed, whichever layout `src` has: the shared
+    copy keeps `.gz` files, `cnn-tui data fetch` leaves them extracted."""
+    import gzip
+
+    from cnn_tui.data import FILES, raw_dir
+    from cnn_tui.data.mnist import file_in, read_file
+
+    raw = raw_dir(dest)
+    raw.mkdir(parents=True)
+    for name, size, _ in FILES.values():
+        data = read_file(file_in(raw_dir(src), name), size)
+        if name in extract:
+            (raw / name).write_bytes(data)
+            continue
+        if name not in _GZ:
+            _GZ[name] = gzip.compress(data, compresslevel=1)
+        (raw / f"{name}.gz").write_bytes(_GZ[name])
+    return dest
+
+
 def pytest_sessionstart(session):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:

@@ -181,8 +181,9 @@ def test_pickle_with_one_byte_changed_names_the_file(real, pickled, tmp_path):
 
 
 def test_corrupt_copy_of_idx_folder_names_the_file(mnist_root_path, tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(raw_dir(mnist_root_path), src)
+    from conftest import copy_mnist  # the `.gz` layout, whichever the found copy has
+
+    src = raw_dir(copy_mnist(mnist_root_path, tmp_path / "copy"))
     victim = src / "t10k-images-idx3-ubyte.gz"
     data = bytearray(gzip.decompress(victim.read_bytes()))
     data[4000] ^= 1

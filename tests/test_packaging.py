@@ -164,7 +164,7 @@ def test_test_extra_brings_every_module_the_tests_import():
     third-party module a test imports comes from a distribution it installs. Modules a test
     only reaches through pytest.importorskip are optional and listed apart."""
     optional = {"onnxruntime"}
-    local = {"cnn_tui", "conftest", "tests"}
+    local = {"cnn_tui", "tests"} | {path.stem for path in (REPO / "tests").glob("*.py")}
     modules = _imports(REPO / "tests") - local - set(sys.stdlib_module_names) - optional
     owners = md.packages_distributions()
     provided = _closure(_requirement_names("test"))
