@@ -55,6 +55,7 @@ def train(arch_or_source, callbacks: Iterable[Callable] = (), control=None, **ov
     `cnn_tui.train.control.Control`. Pass `arch_or_source=None` with `resume=RUN_ID` to continue
     a run. The run is recorded exactly as `cnn-tui train` records it.
     """
+    from cnn_tui.data import find_mnist
     from cnn_tui.session.settings import Settings
     from cnn_tui.session.training import train_run
     from cnn_tui.spec.training import TRAINING_PARAMS
@@ -77,6 +78,8 @@ def train(arch_or_source, callbacks: Iterable[Callable] = (), control=None, **ov
     settings = Settings.from_env(data_dir=options.pop("data_dir", None),
                                  runs_dir=run.pop("runs_dir", None))
     arch = None if arch_or_source is None else load_architecture(arch_or_source)
+    if settings.data_dir is not None:  # a miss names the argument, not a CLI flag
+        find_mnist(settings.data_dir, option="data_dir")
     return train_run(arch, config, settings=settings, options=RunOptions(**options),
                      callbacks=callbacks, control=control, **run)
 
@@ -102,8 +105,8 @@ def evaluate(model_or_run_id, data_dir=None, limit: int | None = None, device: s
         dev = resolve_device(device)
     configure(dev)
     model = model.to(dev.torch_device)
-    data = to_device(load_arrays(data_dir), dev.torch_device, val_size=0, limit_train=1,
-                     limit_test=limit)
+    data = to_device(load_arrays(data_dir, option="data_dir"), dev.torch_device, val_size=0,
+                     limit_train=1, limit_test=limit)
     return evaluate_split(model, data.test, dev)
 
 

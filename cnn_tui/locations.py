@@ -95,9 +95,6 @@ def state_dir() -> Path:
 
 
 def bundled_themes_dir() -> Path:
-    """`themes/` shipped beside the package (source checkout) or inside it (wheel)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "themes", here.parent / "themes"):
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "themes"
+    """The theme files shipped inside the package (`cnn_tui/themes/`, in a checkout and a wheel
+    alike): never a folder beside the package, which any other distribution may own."""
+    return Path(__file__).resolve().parent / "themes"

@@ -1,23 +1,72 @@
-"""Shared fixtures. Every test runs with its own CNN_TUI_HOME, so nothing touches user folders."""
+"""Shared fixtures. Every test runs with its own CNN_TUI_HOME, so nothing touches user folders.
+
+MNIST is found once, at import, before any test swaps the environment, where the product looks:
+`CNN_TUI_DATA_DIR`, then `../shared/data` if present, then the user cache (see
+`mnist_for_tests.py`, which `make test` runs first to fetch it when none of those has it).
+Without it the tests that need it are skipped with one message, said at the start and the end.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+import mnist_for_tests
+
 REPO = Path(__file__).resolve().parent.parent
 
-
-def _mnist_root() -> Path | None:
-    for candidate in (os.environ.get("CNN_TUI_DATA_DIR"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "MNIST" / "raw").is_dir():
-            return Path(candidate)
-    return None
+_FOUND = mnist_for_tests.find()
+MNIST_ROOT: Path | None = _FOUND[0] if _FOUND else None
+MNIST_MISSING = mnist_for_tests.missing_line()
 
 
-MNIST_ROOT = _mnist_root()
+def require_mnist() -> Path:
+    """The MNIST root, or skip the calling test (or module fixture) with the one message."""
+    if MNIST_ROOT is None:
+        pytest.skip(MNIST_MISSING)
+    return MNIST_ROOT
+
+
+_GZ: dict[str, bytes] = {}
+
+
+def copy_mnist(src: Path, dest: Path, extract: tuple[str, ...] = ()) -> Path:
+    """A private copy of MNIST/raw under `dest` in torchvision's download layout (`.gz` files),
+    the files named in `extract` written uncompressed, whichever layout `src` has: the shared
+    copy keeps `.gz` files, `cnn-tui data fetch` leaves them extracted."""
+    import gzip
+
+    from cnn_tui.data import FILES, raw_dir
+    from cnn_tui.data.mnist import file_in, read_file
+
+    raw = raw_dir(dest)
+    raw.mkdir(parents=True)
+    for name, size, _ in FILES.values():
+        data = read_file(file_in(raw_dir(src), name), size)
+        if name in extract:
+            (raw / name).write_bytes(data)
+            continue
+        if name not in _GZ:
+            _GZ[name] = gzip.compress(data, compresslevel=1)
+        (raw / f"{name}.gz").write_bytes(_GZ[name])
+    return dest
+
+
+def pytest_sessionstart(session):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    if _FOUND is None:
+        reporter.write_line(f"{MNIST_MISSING}: the tests that need it are skipped", yellow=True)
+    elif reporter.verbosity >= 0:
+        reporter.write_line(f"MNIST for the tests: {_FOUND[0]} ({_FOUND[1]})")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FOUND is None:
+        terminalreporter.write_line(f"the tests that need MNIST were skipped: {MNIST_MISSING}",
+                                    yellow=True)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +82,5 @@ def isolated_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def mnist_root() -> Path:
-    """The real MNIST copy (../shared/data or CNN_TUI_DATA_DIR as CI sets it)."""
-    if MNIST_ROOT is None:
-        pytest.fail("MNIST not found: set CNN_TUI_DATA_DIR to a folder holding MNIST/raw")
-    return MNIST_ROOT
+    """The real MNIST copy (see the module's docstring for where it is looked for)."""
+    return require_mnist()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
@@ -32,8 +31,11 @@ def test_path_not_found_says_how_to_fix(capsys):
     assert err.count("\n") == 1
 
 
-def test_verify_ok_table(capsys, mnist_root):
-    code, out, _ = run(capsys, "data", "verify", "--data-dir", str(mnist_root))
+def test_verify_ok_table(capsys, mnist_root, tmp_path):
+    from conftest import copy_mnist  # the `.gz` layout, whichever the found copy has
+
+    root = copy_mnist(mnist_root, tmp_path / "m")
+    code, out, _ = run(capsys, "data", "verify", "--data-dir", str(root))
     assert code == 0
     rows = [line.split() for line in out.splitlines()[1:]]
     assert [row[:2] for row in rows] == [
@@ -42,8 +44,9 @@ def test_verify_ok_table(capsys, mnist_root):
 
 
 def test_verify_bad_file_exits_1_and_names_it(capsys, mnist_root, tmp_path):
-    root = tmp_path / "m"
-    shutil.copytree(raw_dir(mnist_root), raw_dir(root))
+    from conftest import copy_mnist  # the `.gz` layout, whichever the found copy has
+
+    root = copy_mnist(mnist_root, tmp_path / "m")
     victim = raw_dir(root) / "train-labels-idx1-ubyte.gz"
     victim.write_bytes(victim.read_bytes()[:-100])
     code, out, err = run(capsys, "data", "verify", "--data-dir", str(root))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from cnn_tui import locations
 from cnn_tui.data import FILES, MnistArrays, find_mnist, load_arrays, raw_dir, verify
-from cnn_tui.data.mnist import idx_bytes, parse_idx
+from cnn_tui.data.mnist import file_in, idx_bytes, parse_idx
 from cnn_tui.errors import DataError
 
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -23,16 +22,11 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
 def copy_root(src: Path, dest: Path, extract: tuple[str, ...] = ()) -> Path:
-    """A private copy of MNIST/raw under `dest`; files named in `extract` written uncompressed."""
-    raw = raw_dir(dest)
-    raw.mkdir(parents=True)
-    for name, _, _ in FILES.values():
-        source = raw_dir(src) / f"{name}.gz"
-        if name in extract:
-            (raw / name).write_bytes(gzip.decompress(source.read_bytes()))
-        else:
-            shutil.copyfile(source, raw / f"{name}.gz")
-    return dest
+    """A private `.gz` copy of MNIST/raw under `dest`; files named in `extract` uncompressed
+    (conftest's helper: the source may be the shared `.gz` copy or a fetched, extracted one)."""
+    from conftest import copy_mnist
+
+    return copy_mnist(src, dest, extract)
 
 
 def test_load_arrays_reads_all_of_mnist(mnist_root):
@@ -54,8 +48,12 @@ def test_second_load_is_served_from_the_process_cache(mnist_root):
     assert load_arrays(mnist_root, verify=False) is first
 
 
-def test_verify_reports_every_file_ok(mnist_root):
+def test_verify_reports_every_file_ok(mnist_root, tmp_path):
     rows = verify(mnist_root)
+    assert [name for name, _, _ in rows] == [file_in(raw_dir(mnist_root), n).name
+                                             for n, _, _ in FILES.values()]
+    assert all(ok for _, ok, _ in rows)
+    rows = verify(copy_root(mnist_root, tmp_path / "gz"))
     assert [name for name, _, _ in rows] == [f"{n}.gz" for n, _, _ in FILES.values()]
     assert all(ok for _, ok, _ in rows)
     assert FILES["train_images"][2] in rows[0][2]

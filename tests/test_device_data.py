@@ -12,10 +12,8 @@ from cnn_tui.data.device import MEAN, STD, augment, normalize, to_device  # noqa
 
 @pytest.fixture(scope="module")
 def arrays():
-    from tests.conftest import MNIST_ROOT
-    if MNIST_ROOT is None:
-        pytest.fail("MNIST not found")
-    return load_arrays(MNIST_ROOT)
+    from conftest import require_mnist  # found before any test changed the environment
+    return load_arrays(require_mnist())
 
 
 def test_splits_are_disjoint_sized_and_seeded(arrays):

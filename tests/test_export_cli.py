@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,12 +20,11 @@ from cnn_tui.train.build import build_model
 
 
 def _mnist_root():
-    """conftest's rule (CNN_TUI_DATA_DIR, else ../shared/data), for a module-scoped fixture."""
-    for candidate in (os.environ.get("CNN_TUI_DATA_DIR"),
-                      Path(__file__).resolve().parent.parent.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "MNIST" / "raw").is_dir():
-            return Path(candidate)
-    pytest.fail("MNIST not found: set CNN_TUI_DATA_DIR to a folder holding MNIST/raw")
+    """conftest's copy, found before the autouse `isolated_home` removed CNN_TUI_DATA_DIR (read
+    here during a test, the variable is gone), for a module-scoped fixture and the tests."""
+    from conftest import require_mnist
+
+    return require_mnist()
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,9 @@ async def _palette_run(pilot, query: str) -> None:
         await pilot.pause(0.05)
         if palette.query_one(CommandList).option_count:
             break
-    await pilot.press("down", "enter")
+    if palette.query_one(CommandList).highlighted is None:  # more than one hit: the top is
+        await pilot.press("down")  # highlighted already (cnn-light, cnn-solarized-light)
+    await pilot.press("enter")
     await pilot.pause()
 
 

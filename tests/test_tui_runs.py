@@ -20,13 +20,12 @@ NAMES = ("alpha", "beta", "gamma")
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Three finished runs: Beginner/adam, Intermediate/adam, Beginner/sgd (500 images, 1 epoch)."""
-    from conftest import MNIST_ROOT
+    from conftest import require_mnist
     from cnn_tui import api
 
-    if MNIST_ROOT is None:
-        pytest.fail("MNIST not found: set CNN_TUI_DATA_DIR to a folder holding MNIST/raw")
+    mnist_root = require_mnist()
     runs = tmp_path_factory.mktemp("runs")
-    common = dict(data_dir=str(MNIST_ROOT), runs_dir=str(runs), limit_train=500, limit_test=200,
+    common = dict(data_dir=str(mnist_root), runs_dir=str(runs), limit_train=500, limit_test=200,
                   epochs=1, val_size=100)
     ids = []
     for name, template, extra in (("alpha", "beginner", {}), ("beta", "intermediate", {}),

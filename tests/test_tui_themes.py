@@ -10,8 +10,8 @@ import pytest
 from cnn_tui import locations
 from cnn_tui.tui.app import CnnTuiApp
 from cnn_tui.tui.screens.runs import RunsScreen
-from cnn_tui.tui.themes import (BUILTIN_THEMES, ThemeFileError, load_theme_dirs,
-                                load_theme_file, resolve_name)
+from cnn_tui.tui.themes import (BUILTIN_THEMES, TEXTUAL_THEMES, ThemeFileError, load_theme_dirs,
+                                load_theme_file, resolve_name, textual_theme_names)
 
 GOOD = """name = "test-ocean"
 dark = true
@@ -62,122 +62,92 @@ def test_broken_theme_files_name_file_and_field(tmp_path, text, where):
     assert str(path) in str(err.value) and where in str(err.value)
 
 
-def test_bundled_example_themes_load():
-    themes, errors = load_theme_dirs([locations.bundled_themes_dir()])
+def test_bundled_example_themes_load_from_inside_the_package():
+    import cnn_tui
+
+    folder = locations.bundled_themes_dir()
+    assert folder == Path(cnn_tui.__file__).resolve().parent / "themes"  # in the wheel too
+    themes, errors = load_theme_dirs([folder])
     assert errors == []
-    assert len(themes) >= 1
+    assert sorted(t.name for t in themes) == ["cnn-solarized-dark", "cnn-solarized-light"]
 
 
-async def test_user_theme_loaded_and_broken_one_reported():
-    folder = locations.user_themes_dir()
-    _write(folder, "ocean.toml", GOOD)
-    broken = _write(folder, "broken.toml", "name = 'oops'\n[colors]\nprimary = 'purpleish'\n")
+def test_textual_themes_offered_after_ours_and_never_shadowed():
     app = CnnTuiApp(offer_autosave=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        assert "test-ocean" in app.theme_names
-        assert any(str(broken) in n and "colors.primary" in n for n in _notes(app))
-        app.action_set_theme("test-ocean")
-        assert app.theme == "test-ocean"
-        await pilot.press("4")  # still draws with the user theme
-        assert isinstance(app.screen, RunsScreen)
+    names = app.theme_names
+    ours = list(BUILTIN_THEMES) + ["cnn-solarized-dark", "cnn-solarized-light"]
+    assert names[:len(ours)] == ours
+    textual = textual_theme_names()
+    assert {"ansi-dark", "ansi-light", "nord", "gruvbox", "dracula"} <= set(textual)
+    assert names[len(ours):] == textual and len(set(names)) == len(names)
+    for name in textual:  # Textual's own, not a file of ours under its name
+        assert app.get_theme(name) == TEXTUAL_THEMES[name], name
 
 
-async def test_no_color_starts_monochrome(monkeypatch):
-    monkeypatch.setenv("NO_COLOR", "1")
+def test_palette_lists_themes_in_the_offered_order():
+    from cnn_tui.tui.commands import palette_commands
+
+    app = CnnTuiApp(offer_autosave=False)
+    listed = [name.removeprefix("Theme: ") for name, _, _ in palette_commands(app)
+              if name.startswith("Theme: ")]
+    assert listed == app.theme_names
+
+
+@pytest.mark.parametrize("old", ["solarized-dark", "solarized-light"])
+async def test_old_solarized_names_still_accepted_from_config(old):
+    """Before the rename, our example files were named solarized-dark/-light: a config naming
+    them now gets Textual's Solarized theme of that name, with no complaint."""
+    _write(locations.config_dir(), "config.toml", f'theme = "{old}"\n')
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)):
-        assert app.theme == "cnn-mono"
-    flagged = CnnTuiApp(theme="light", offer_autosave=False)  # the flag still wins
-    assert flagged.theme == "cnn-light"
-    monkeypatch.delenv("NO_COLOR")
-    assert CnnTuiApp(offer_autosave=False).theme == "cnn-dark"  # not remembered as a choice
-
-
-@pytest.mark.parametrize("name", ["cnn-light", "cnn-dark", "cnn-high-contrast"])
-async def test_starting_theme_is_fully_applied_from_the_first_frame(name):
-    """The starting theme is set before the first parse (no watcher): its colours, its
-    light/dark classes, and a later switch still works as a user's switch does."""
-    app = CnnTuiApp(theme=name, offer_autosave=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        theme = app.current_theme
-        assert app.has_class(f"-theme-{name}")
-        assert app.has_class("-dark-mode") == theme.dark
-        assert app.has_class("-light-mode") == (not theme.dark)
-        expected = theme.to_color_system().generate()["background"]
-        assert app.screen.styles.background.hex.lower() == expected.lower()
-        other = "cnn-dark" if name != "cnn-dark" else "cnn-light"
-        app.action_set_theme(other)
-        await pilot.pause()
-        assert app.has_class(f"-theme-{other}") and not app.has_class(f"-theme-{name}")
-        assert app.screen.styles.background.hex.lower() == \
-            app.current_theme.to_color_system().generate()["background"].lower()
-
-
-async def test_chosen_theme_is_remembered_for_next_start():
-    app = CnnTuiApp(offer_autosave=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert app.theme == "cnn-dark"
-        app.action_set_theme("cnn-light")
-        await pilot.pause()
-    again = CnnTuiApp(offer_autosave=False)
-    assert again.theme == "cnn-light"
-    assert CnnTuiApp(theme="cnn-high-contrast", offer_autosave=False).theme == "cnn-high-contrast"
-
-
-async def test_config_theme_and_keymap_applied():
-    _write(locations.config_dir(), "config.toml",
-           'theme = "high-contrast"\n[keys]\n"app.runs" = "f6"\n"app.help" = "f3"\n'
-           '"train.start" = "f5"\n')  # a screen loaded on first visit: accepted unchecked
-    app = CnnTuiApp(offer_autosave=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert app.theme == "cnn-high-contrast"
-        await pilot.press("f6")
-        assert app.current_mode == "runs"
-        await pilot.press("4")  # the old key no longer switches (it was rebound)
-        await pilot.press("1")
-        assert app.current_mode == "build"
-        await pilot.press("f3")
-        assert type(app.screen).__name__ == "HelpScreen"
+        assert app.theme == old and app.current_theme == TEXTUAL_THEMES[old]
         assert _notes(app) == []
 
 
-async def test_broken_config_notifies_and_keeps_defaults():
-    path = _write(locations.config_dir(), "config.toml", "[keys\n'app.runs' = 'f2'\n")
+async def test_ansi_theme_leaves_the_terminal_colours_alone():
+    """ansi-dark from the first frame: the ANSI-to-truecolor filter is off (it was made for
+    the default theme before ours was set), and it is back on after switching away."""
+    from textual.filter import ANSIToTruecolor
+
+    def converting(app) -> bool:
+        return any(f.enabled for f in app._filters if isinstance(f, ANSIToTruecolor))
+
+    app = CnnTuiApp(theme="ansi-dark", offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.native_ansi_color and not converting(app)
+        app.action_set_theme("cnn-dark")
+        await pilot.pause()
+        assert converting(app)
+
+
+async def test_every_offered_theme_draws_every_screen():
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        assert app.current_mode == "runs"  # default keys still work
-        assert any(str(path) in n and "TOML" in n for n in _notes(app))
+        for key in "2341":  # each screen exists before the themes change under it
+            await pilot.press(key)
+        for index, name in enumerate(app.theme_names):
+            await pilot.press("1234"[index % 4])
+            app.action_set_theme(name)
+            await pilot.pause()
+            assert app.theme == name and app.has_class(f"-theme-{name}")
+            assert "Traceback" not in app.export_screenshot()
+        assert [n for n in _notes(app) if not n.startswith("theme: ")] == []
 
 
-async def test_bad_key_entries_reported_one_by_one():
-    _write(locations.config_dir(), "config.toml",
-           '[keys]\n"app.train" = 5\n"app.nothing" = "f3"\n"app.runs" = "f4"\n')
-    app = CnnTuiApp(offer_autosave=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        notes = " | ".join(_notes(app))
-        assert "keys.app.train" in notes and "keys.app.nothing" in notes
-        await pilot.press("f4")  # the good entry is applied
-        assert app.current_mode == "runs"
+def test_severity_colours_render_in_ansi_themes():
+    """ansi-dark's colours are `ansi_red` & co., which Rich cannot read from a style string
+    (the marker came out uncoloured): the layer list's markers go through Textual's parser."""
+    from rich.console import Console
+    from rich.text import Text
 
+    from cnn_tui.tui.widgets.layer_list import LayerList
 
-async def test_rebinding_onto_a_used_key_is_reported_once():
-    _write(locations.config_dir(), "config.toml", '[keys]\n"app.help" = "a"\n')  # Build's add
-    app = CnnTuiApp(offer_autosave=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4", "1", "4", "1")
-        clashes = [n for n in _notes(app) if "'a' is also" in n]
-        assert len(clashes) == 1 and "build.add" in clashes[0]
-
-
-def test_unknown_theme_flag_is_refused_before_start(tmp_path):
-    import argparse
-
-    from cnn_tui.errors import CnnTuiError
-    from cnn_tui.tui.launch import launch
-
-    args = argparse.Namespace(source=None, no_mouse=True, theme="plaid", data_dir=None,
-                              runs_dir=None)
-    with pytest.raises(CnnTuiError, match="plaid"):
-        launch(args)
+    app = CnnTuiApp(theme="ansi-dark", offer_autosave=False)
+    widget = LayerList()
+    console = Console(color_system="standard", force_terminal=True)
+    expected = {"error": "31", "warning": "33", "hint": "32"}  # ansi red, yellow, green
+    with app._context():  # the widget reads app.theme_variables through the active app
+        for severity, code in expected.items():
+            with console.capture() as out:
+                console.print(Text("x", style=widget._severity_style(severity)))
+            assert f"\x1b[1;{code}m" in out.get(), severity

@@ -8,7 +8,88 @@ not fetchable (any DataError).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import time
+
+
+class FetchDisplay:
+    """What `data fetch` says on stderr: one line per step, and each download's bytes.
+
+    On a terminal a download is one bar redrawn in place (at most 10 times a second), left on
+    screen when it completes and wiped when it fails (the next line says why). Piped, there
+    are plain lines only: one when a download starts and one when it completes.
+    """
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.what: str | None = None
+        self.drawn = False
+        self.last = 0.0
+
+    def line(self, text: str) -> None:
+        self._wipe()
+        print(text, file=self.stream, flush=True)
+
+    def transfer(self, what: str, done: int, total: int | None) -> None:
+        from cnn_tui.spec.summary import human_bytes
+
+        new = what != self.what
+        if new:
+            self._wipe()
+            self.what = what
+            if not self.tty:
+                size = f" ({human_bytes(total)})" if total else ""
+                print(f"downloading {what}{size}", file=self.stream, flush=True)
+        complete = total is not None and done >= total
+        if not self.tty:
+            if complete:
+                print(f"downloaded {what}: {human_bytes(done)}", file=self.stream, flush=True)
+            return
+        now = time.monotonic()
+        if not (new or complete or now - self.last >= 0.1):
+            return
+        self.last = now
+        self._draw(what, done, total)
+        if complete:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+            self.what = None
+
+    def _draw(self, what: str, done: int, total: int | None) -> None:
+        from cnn_tui.spec.summary import human_bytes
+
+        width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 120) - 1)
+        if total:
+            amount = f"{human_bytes(done)} / {human_bytes(total)}"
+            fraction = min(1.0, done / total)
+            tail = f" {100 * fraction:3.0f}%"
+        else:
+            amount = human_bytes(done) if done else "connecting"
+            fraction, tail = None, ""
+        label = what.rsplit("/", 1)[-1]
+        bar_width = max(10, width - len(label) - len(amount) - len(tail) - 4)
+        if fraction is None:
+            bar = "·" * bar_width
+        else:
+            filled = int(round(fraction * bar_width))
+            bar = "━" * filled + "─" * (bar_width - filled)
+        text = f"{label}  {amount} {bar}{tail}"[:width]
+        self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        self._wipe()
+
+    def _wipe(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.drawn = False
+            self.what = None
 
 
 def _progress(text: str) -> None:
@@ -37,7 +118,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Verify MNIST found at PATH against the published md5 values and install "
         "it into the cache. PATH: a folder of the four IDX files (.gz or not, or a torchvision "
         "root), Keras' mnist.npz, or the classic mnist.pkl.gz.")
-    imp.add_argument("path", metavar="PATH")
+    imp.add_argument("path", metavar="PATH",
+                     help="IDX folder or torchvision root, mnist.npz, or mnist.pkl.gz")
     imp.add_argument("--dest", metavar="ROOT", help="install under ROOT/MNIST/raw instead of the cache")
     imp.set_defaults(func=cmd_import)
 
@@ -55,7 +137,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from cnn_tui.data.fetch import fetch
 
-    root = fetch(args.dest, progress=_progress, source=args.source, force=args.force)
+    display = FetchDisplay()
+    try:
+        root = fetch(args.dest, progress=display.line, source=args.source, force=args.force,
+                     transfer=display.transfer)
+    finally:
+        display.close()  # an interrupted download leaves no half-drawn bar behind
     print(root)
     return 0
 

@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = sub.add_parser("show", help="one version: layers, lineage and the runs that trained it",
                           description="One version, its parent chain, the versions edited from "
                           "it and the runs that trained it. --json prints its architecture file.")
-    show.add_argument("version", metavar="HASH")
+    show.add_argument("version", metavar="HASH", help="a version hash or a unique prefix (4+)")
     show.add_argument("--json", action="store_true",
                       help="print the version's architecture JSON exactly (pipe it to a file)")
     _runs_dir_option(show)
@@ -73,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore = sub.add_parser("restore", help="write a version as an architecture file",
                              description="Write a version as a native architecture file "
                              "(atomically). An existing FILE is kept unless --force.")
-    restore.add_argument("version", metavar="HASH")
+    restore.add_argument("version", metavar="HASH",
+                         help="a version hash or a unique prefix (4+)")
     restore.add_argument("-o", "--output", metavar="FILE", required=True,
                          help="file to write (- for standard output)")
     restore.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -84,11 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           description="How B differs from A, layer by layer (as the Compare "
                           "screen shows it). A and B are version hashes, or architecture files, "
                           "share codes or template:NAME.")
-    diff.add_argument("old", metavar="A")
-    diff.add_argument("new", metavar="B")
+    diff.add_argument("old", metavar="A", help="the version compared from (hash, file, share "
+                      "code or template:NAME)")
+    diff.add_argument("new", metavar="B", help="the version compared to (the same kinds)")
     diff.add_argument("-c", "--changes-only", action="store_true",
                       help="leave out the layers both have unchanged")
-    diff.add_argument("--json", action="store_true")
+    diff.add_argument("--json", action="store_true", help="print the difference as JSON")
     diff.add_argument("--exit-code", action="store_true",
                       help="exit 1 when the layers differ, 0 when they are the same (as git diff)")
     _runs_dir_option(diff)
@@ -103,7 +105,7 @@ def _list_options(parser: argparse.ArgumentParser, inherited: bool) -> None:
                         help="only versions of this architecture name")
     parser.add_argument("-n", "--limit", metavar="N", type=_positive, default=unset,
                         help="at most N versions")
-    parser.add_argument("--json", action="store_true",
+    parser.add_argument("--json", action="store_true", help="print the versions as JSON",
                         default=argparse.SUPPRESS if inherited else False)
 
 

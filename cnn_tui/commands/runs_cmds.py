@@ -32,21 +32,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     ls = sub.add_parser("list", help="all runs, newest first")
     ls.add_argument("--status", help="only runs with this status")
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="print the runs as a JSON list")
     ls.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     ls.set_defaults(func=cmd_list)
 
     show = sub.add_parser("show", help="one run: config, epochs, evaluation")
-    show.add_argument("run_id", metavar="ID")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("run_id", metavar="ID", help="run id or a unique prefix of it")
+    show.add_argument("--json", action="store_true", help="print the whole run as JSON")
     show.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     show.set_defaults(func=cmd_show)
 
     export = sub.add_parser("export", help="a run's metrics as CSV (per epoch) or JSON (everything)")
-    export.add_argument("run_id", metavar="ID")
+    export.add_argument("run_id", metavar="ID", help="run id or a unique prefix of it")
     fmt = export.add_mutually_exclusive_group(required=True)
-    fmt.add_argument("--csv", action="store_true")
-    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true", help="one row per epoch")
+    fmt.add_argument("--json", action="store_true",
+                     help="everything: config, epochs, evaluation, architecture")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     export.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 cmd_tag).add_argument("tags", metavar="TAG", nargs="*")
 
     delete = sub.add_parser("delete", help="delete a run and its checkpoints")
-    delete.add_argument("run_id", metavar="ID")
+    delete.add_argument("run_id", metavar="ID", help="run id or a unique prefix of it")
     delete.add_argument("--yes", action="store_true", help="do not ask")
     delete.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     delete.set_defaults(func=cmd_delete)
@@ -93,14 +94,49 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not records:
         print("no runs yet (train one: cnn-tui train template:beginner)")
         return 0
-    header = f"{'ID':<21} {'STATUS':<11} {'ARCH':<16} {'NAME':<14} {'EP':>4} {'VAL':>7} {'TEST':>7} {'DEVICE':<6} STARTED"
+    header = (f"{'ID':<21} {'STATUS':<11} {'ARCH':<16} {'NAME':<14} {'EP':>4} {'VAL':>7} "
+              f"{'TEST':>7} {'DATA':<11} {'DEVICE':<6} STARTED")
     print(header)
     for r in records:
         print(f"{r.id:<21} {r.status:<11} {printable(r.arch_name)[:16]:<16} "
               f"{printable(r.name or '')[:14]:<14} "
               f"{len(r.epochs):>4} {_pct(r.best_val_acc):>7} {_pct(r.test_acc):>7} "
-              f"{printable(r.device or '-'):<6} {_when(r.started)}")
+              f"{_data_column(r.config):<11} {printable(r.device or '-'):<6} {_when(r.started)}")
     return 0
+
+
+MNIST_TRAIN, MNIST_TEST, DEFAULT_VAL = 60_000, 10_000, 5_000
+
+
+def _limits(config: dict) -> tuple[int | None, int | None]:
+    """(training images, test images) a run was limited to; None where it used them all."""
+    def count(key):
+        value = config.get(key)
+        return int(value) if isinstance(value, (int, float)) and value else None
+    return count("limit_train"), count("limit_test")
+
+
+def _data_column(config: dict) -> str:
+    """`all`, or the subset as TRAIN/TEST image counts (`all` for a side not limited)."""
+    train, test = _limits(config)
+    if train is None and test is None:
+        return "all"
+    return f"{train if train is not None else 'all'}/{test if test is not None else 'all'}"
+
+
+def _data_line(config: dict) -> str:
+    """What `runs show` says of the data a run saw: everything, or which subset."""
+    val = config.get("val_size", DEFAULT_VAL)
+    val = int(val) if isinstance(val, (int, float)) else DEFAULT_VAL
+    pool = MNIST_TRAIN - val
+    train, test = _limits(config)
+    if train is None and test is None:
+        return f"all of MNIST: {pool:,} training, {val:,} validation, {MNIST_TEST:,} test images"
+    trained = (f"{min(train, pool):,} of {pool:,} training images" if train is not None
+               else f"all {pool:,} training images")
+    tested = (f"{min(test, MNIST_TEST):,} of {MNIST_TEST:,} test images" if test is not None
+              else f"all {MNIST_TEST:,} test images")
+    return f"a subset: {trained}, {tested} ({val:,} validation images)"
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -113,6 +149,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"arch      {printable(record.arch_name)}  ({record.params or 0:,} parameters)")
     print(f"device    {printable(record.device)} ({printable(record.device_name)})")
     print(f"started   {_when(record.started)}   ended {_when(record.ended)}")
+    print(f"data      {_data_line(record.config)}")
     cfg = record.config
     print("config    " + ", ".join(f"{k}={printable(cfg[k])}" for k in (
         "optimizer", "learning_rate", "batch_size", "epochs", "schedule", "augment", "seed")

@@ -43,26 +43,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "training values.")
     p.add_argument("source", nargs="?", metavar="FILE",
                    help="architecture file, share code or template:NAME (optional with --resume)")
-    p.add_argument("--epochs", metavar="N", help="epochs to train (in all, for a resumed run)")
+    p.add_argument("--epochs", metavar="N", help="epochs to train (default: the file's, else 10; "
+                   "in all, for a resumed run)")
     p.add_argument("--batch-size", metavar="B", help="images per step (default: the file's, "
                    "else one suited to the device)")
     p.add_argument("--lr", metavar="X", help="learning rate")
     p.add_argument("--optimizer", metavar="NAME", help="adam, adamw, sgd, rmsprop, adagrad, adadelta")
     p.add_argument("--schedule", metavar="NAME", help="constant, step, cosine, onecycle, plateau")
-    p.add_argument("--weight-decay", metavar="X")
-    p.add_argument("--momentum", metavar="X")
-    p.add_argument("--label-smoothing", metavar="X")
-    p.add_argument("--warmup-epochs", metavar="X")
+    p.add_argument("--weight-decay", metavar="X", help="L2 penalty (decoupled for adamw)")
+    p.add_argument("--momentum", metavar="X", help="momentum (sgd, rmsprop)")
+    p.add_argument("--label-smoothing", metavar="X", help="label smoothing, 0 to 1")
+    p.add_argument("--warmup-epochs", metavar="X", help="epochs of linear learning-rate warm-up")
     p.add_argument("--step-size", metavar="N", help="step schedule period / plateau patience")
     p.add_argument("--gamma", metavar="X", help="step / plateau decay factor")
     p.add_argument("--early-stopping", metavar="PATIENCE",
                    help="stop after PATIENCE epochs without improvement, restoring the best weights")
     p.add_argument("--monitor", metavar="METRIC", help="val_loss or val_acc")
     p.add_argument("--val-size", metavar="N", help="validation images held out of the training set")
-    p.add_argument("--seed", metavar="S")
+    p.add_argument("--seed", metavar="S", help="random seed (split, initialisation, batches)")
     p.add_argument("--augment", action="store_true", default=None,
                    help="random shifts, rotations and scaling on the device")
-    p.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--no-augment", dest="augment", action="store_false",
+                   help="no augmentation, whatever the file says")
     p.add_argument("--device", metavar="D", help="auto, cuda, mps, cpu (or cuda:N)")
     p.add_argument("--limit-train", type=int, metavar="N", help="train on N images only")
     p.add_argument("--limit-test", type=int, metavar="N", help="evaluate on the first N test images")

@@ -34,7 +34,10 @@ FILES: dict[str, tuple[str, int, str]] = {
 # IDX magic numbers: unsigned bytes, 3 dimensions (images) or 1 (labels)
 _MAGIC = {3: 0x00000803, 1: 0x00000801}
 
-FIX = "run `cnn-tui data fetch` or `cnn-tui data import PATH`, or pass --data-dir"
+# `option` names where the caller gives a folder: `--data-dir` on the command line, the
+# argument's name (`data_dir`) in the Python API, so an error never names a flag a script lacks
+FIX_FOR = "run `cnn-tui data fetch` or `cnn-tui data import PATH`, or pass {option}"
+FIX = FIX_FOR.format(option="--data-dir")
 REPLACE = "replace it with `cnn-tui data fetch` or `cnn-tui data import PATH`"
 
 
@@ -93,20 +96,21 @@ def _probe(path: Path) -> tuple[Path | None, str]:
     return None, f"{path} (no MNIST/raw inside)"
 
 
-def find_mnist(data_dir: str | Path | None = None) -> Path:
+def find_mnist(data_dir: str | Path | None = None, option: str = "--data-dir") -> Path:
     """The MNIST <root> to use: `data_dir`, else CNN_TUI_DATA_DIR, else the user cache.
 
     An explicit `data_dir` is the only place looked (a typo must not silently pick up another
     copy); the environment variable falls through to the cache. Raises DataError naming every
-    place looked and the command that fixes it.
+    place looked and the command that fixes it; `option` is what the caller calls `data_dir`.
     """
+    fix = FIX_FOR.format(option=option)
     if data_dir is None or str(data_dir) == "":
         if locations.data_dir_strict() and locations.data_dir_override() is not None:
             data_dir = locations.data_dir_override()  # the app's --data-dir: only there too
     if data_dir is not None and str(data_dir) != "":
         root, why = _probe(Path(data_dir))
         if root is None:
-            raise DataError(f"MNIST not found in --data-dir {why}: {FIX}")
+            raise DataError(f"MNIST not found in {option} {why}: {fix}")
         return root
     looked = []
     override = locations.data_dir_override()
@@ -120,7 +124,7 @@ def find_mnist(data_dir: str | Path | None = None) -> Path:
     if root is not None:
         return root
     looked.append(f"cache {why}")
-    raise DataError(f"MNIST not found (looked in {'; '.join(looked)}): {FIX}")
+    raise DataError(f"MNIST not found (looked in {'; '.join(looked)}): {fix}")
 
 
 def gunzip(data: bytes, limit: int, path: str | Path) -> bytes:
@@ -212,13 +216,14 @@ def _cache_key(root: Path, files: dict[str, Path]) -> tuple:
     return (str(root.resolve()), tuple(stats))
 
 
-def load_arrays(data_dir: str | Path | None = None, verify: bool = True) -> MnistArrays:
+def load_arrays(data_dir: str | Path | None = None, verify: bool = True,
+                option: str = "--data-dir") -> MnistArrays:
     """All of MNIST as uint8 arrays, md5-checked; cached in-process per root and file state.
 
     `verify=False` skips only the md5 (sizes and IDX headers are still checked); a verified
-    copy already in the cache is returned either way.
+    copy already in the cache is returned either way. `option`: as for `find_mnist`.
     """
-    root = find_mnist(data_dir)
+    root = find_mnist(data_dir, option)
     files = _files(root)
     key = _cache_key(root, files)
     with _LOCK:

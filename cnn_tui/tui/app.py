@@ -122,6 +122,9 @@ class CnnTuiApp(App[int]):
         return config
 
     def _register_themes(self) -> list[str]:
+        """Every theme offered, in the order `--theme` errors and the palette list them: ours,
+        the theme files (the package's, then the user's), then the rest of Textual's own (a
+        user's file may replace one of those by taking its name)."""
         for theme in theme_mod.BUILTIN_THEMES.values():
             self.register_theme(theme)
         names = list(theme_mod.BUILTIN_THEMES)
@@ -131,6 +134,7 @@ class CnnTuiApp(App[int]):
             self.register_theme(theme)
             names.append(theme.name)
         self.startup_problems += [f"theme not loaded: {p}" for p in problems]
+        names += [name for name in theme_mod.textual_theme_names() if name not in names]
         return names
 
     def _set_starting_theme(self, name: str) -> None:
@@ -143,8 +147,11 @@ class CnnTuiApp(App[int]):
         self.set_class(dark, "-dark-mode", update=False)
         self.set_class(not dark, "-light-mode", update=False)
         self.set_class(True, f"-theme-{name}", update=False)
+        # the ANSI filter was made for Textual's default theme: a light theme maps ANSI colours
+        # with the light palette, and ansi-dark/ansi-light turn the filter off (the terminal's
+        # own colours are the point of them)
         refresh_filter = getattr(self, "_refresh_truecolor_filter", None)
-        if not dark and refresh_filter is not None:
+        if refresh_filter is not None:
             refresh_filter(self.ansi_theme)
 
     def _starting_theme(self, requested: str | None) -> str:

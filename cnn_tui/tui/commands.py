@@ -53,7 +53,7 @@ def palette_commands(app: "CnnTuiApp", screen=None) -> list[PaletteCommand]:
     for name in TEMPLATES:
         cmds.append((f"Load template: {name}", TEMPLATE_INFO.get(name, ""),
                      partial(run, f"load_template({name!r})")))
-    for theme in sorted(app.theme_names):
+    for theme in app.theme_names:  # ours first, then the theme files, then Textual's own
         cmds.append((f"Theme: {theme}", "switch the colour theme",
                      partial(run, f"set_theme({theme!r})")))
     extra = getattr(screen, "palette_commands", None)

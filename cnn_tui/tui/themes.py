@@ -1,12 +1,18 @@
-"""The app's themes: four built in, more from TOML files, failures reported not raised.
+"""The app's themes: four built in, more from TOML files, then Textual's own; failures
+reported, not raised.
 
 Built-in names: cnn-dark, cnn-light, cnn-high-contrast, cnn-mono. `cnn-mono` uses one
 foreground colour on one background, emphasis by bold and reverse only, so it carries every
-meaning through the symbols the widgets draw (it is what `NO_COLOR` starts in).
+meaning through the symbols the widgets draw (it is what `NO_COLOR` starts in). After ours and
+the theme files come the themes Textual ships (`textual_theme_names()`: ansi-dark and
+ansi-light, which follow the terminal's own palette, nord, gruvbox, dracula, ...), so a file of
+ours never shadows one of them: the package's example files are named cnn-solarized-dark and
+cnn-solarized-light, and `solarized-dark` / `solarized-light` (their names before) now pick
+Textual's Solarized themes.
 
-A user theme is a TOML file in the repo's `themes/` or the user's themes folder:
+A theme file is a TOML file in the package's `themes/` or the user's themes folder:
 
-    name = "solarized-dark"
+    name = "my-solarized"
     dark = true
     [colors]            # primary is required; any Textual theme colour may be given
     primary = "#268bd2"
@@ -23,6 +29,7 @@ import tomllib
 from pathlib import Path
 
 from textual.color import Color, ColorParseError
+from textual.theme import BUILTIN_THEMES as TEXTUAL_THEMES
 from textual.theme import Theme
 
 COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
@@ -77,6 +84,11 @@ BUILTIN_THEMES: dict[str, Theme] = {
               }),
     )
 }
+
+
+def textual_theme_names() -> list[str]:
+    """The themes Textual itself ships, in Textual's order (offered after ours)."""
+    return list(TEXTUAL_THEMES)
 
 
 class ThemeFileError(ValueError):

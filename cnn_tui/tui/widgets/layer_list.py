@@ -9,8 +9,10 @@ the same in the monochrome theme; colour themes add the theme's error/warning/ac
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.color import Color, ColorParseError
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
@@ -112,13 +114,18 @@ class LayerList(DataTable):
         if self._analysis is not None:
             self.show(self._analysis, self.current_row, rebuild=True)
 
-    def _severity_style(self, severity: str | None) -> str:
+    def _severity_style(self, severity: str | None) -> Style | str:
         if severity is None:
             return ""
         variables = self.app.theme_variables
         colour = {"error": variables.get("error"), "warning": variables.get("warning"),
                   "hint": variables.get("accent")}[severity]
-        return f"bold {colour}" if colour else "bold"
+        if not colour:
+            return "bold"
+        try:  # through Textual's parser: ansi-dark/ansi-light give `ansi_red`, not a Rich name
+            return Style(bold=True, color=Color.parse(colour).rich_color)
+        except ColorParseError:
+            return "bold"
 
     def show(self, analysis: Analysis, row: int | None, rebuild: bool = False) -> None:
         """Show `analysis`'s rows and keep the cursor on `row` (clamped).
