@@ -58,16 +58,6 @@ def data_dir_override() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-# Set beside CNN_TUI_DATA_DIR by the app's --data-dir (which reaches the engine, and the
-# processes it starts, through the environment): then that folder is the only place looked,
-# as for the command line's --data-dir, instead of falling through to the cache.
-DATA_DIR_STRICT_ENV = "CNN_TUI_DATA_DIR_STRICT"
-
-
-def data_dir_strict() -> bool:
-    return os.environ.get(DATA_DIR_STRICT_ENV) == "1"
-
-
 def cache_dir() -> Path:
     """Where `cnn-tui data fetch` puts MNIST: <cache>/MNIST/raw."""
     return _dir("CNN_TUI_CACHE_DIR", "cache")

@@ -74,7 +74,7 @@ def isolated_home(tmp_path_factory, monkeypatch):
     """A fresh CNN_TUI_HOME per test; CNN_TUI_DATA_DIR is removed so tests choose explicitly."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("CNN_TUI_HOME", str(home))
-    for var in ("CNN_TUI_DATA_DIR", "CNN_TUI_DATA_DIR_STRICT", "CNN_TUI_RUNS_DIR",
+    for var in ("CNN_TUI_DATA_DIR", "CNN_TUI_RUNS_DIR",
                 "CNN_TUI_CONFIG_DIR", "CNN_TUI_CACHE_DIR", "CNN_TUI_STATE_DIR"):
         monkeypatch.delenv(var, raising=False)
     return home

@@ -3,7 +3,7 @@ ones included, read with `ast` (runtime checks in test_import_hygiene.py miss an
 function that no test calls).
 
     base (errors, locations, atomic, ...) <- spec <- data <- train <- runs <- export
-        <- experiments <- session <- {tui, commands, api, cli}
+        <- experiments <- session <- {tui, commands, api, cli, completion}
 
 - a module may import its own layer and the layers below, never above;
 - nothing outside tui/ imports textual; spec/ imports no third-party package at all (stdlib
@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "cnn_tui"
 LAYERS = ["base", "spec", "data", "train", "runs", "export", "experiments", "session", "front"]
-FRONT = {"tui", "commands", "api", "cli", "__main__"}
+FRONT = {"tui", "commands", "api", "cli", "completion", "__main__"}
 STDLIB = set(sys.stdlib_module_names)
 
 

@@ -54,9 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(func=cmd_export)
 
     _run_action(sub, "rename", "give a run a name (an empty NAME removes it)",
-                cmd_rename).add_argument("name", metavar="NAME")
+                cmd_rename).add_argument("name", metavar="NAME", help="the new name ('' removes it)")
     _run_action(sub, "tag", "set a run's tags (none given: removes them)",
-                cmd_tag).add_argument("tags", metavar="TAG", nargs="*")
+                cmd_tag).add_argument("tags", metavar="TAG", nargs="*",
+                                      help="the run's tags, replacing the ones it has")
 
     delete = sub.add_parser("delete", help="delete a run and its checkpoints")
     delete.add_argument("run_id", metavar="ID", help="run id or a unique prefix of it")
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run_action(sub, name: str, help: str, func) -> argparse.ArgumentParser:
     """`runs NAME ID [--runs-dir DIR]`, calling `func`."""
     action = sub.add_parser(name, help=help)
-    action.add_argument("run_id", metavar="ID")
+    action.add_argument("run_id", metavar="ID", help="run id or a unique prefix of it")
     action.add_argument("--runs-dir", metavar="DIR", help="run store folder",
                         default=argparse.SUPPRESS)
     action.set_defaults(func=func)

@@ -104,9 +104,6 @@ def find_mnist(data_dir: str | Path | None = None, option: str = "--data-dir") -
     place looked and the command that fixes it; `option` is what the caller calls `data_dir`.
     """
     fix = FIX_FOR.format(option=option)
-    if data_dir is None or str(data_dir) == "":
-        if locations.data_dir_strict() and locations.data_dir_override() is not None:
-            data_dir = locations.data_dir_override()  # the app's --data-dir: only there too
     if data_dir is not None and str(data_dir) != "":
         root, why = _probe(Path(data_dir))
         if root is None:
