@@ -63,7 +63,7 @@ async def in_app(arch: Architecture, repeat: int) -> tuple[list[float], list[flo
     from cnn_tui.tui.app import CnnTuiApp
 
     app = CnnTuiApp(arch, offer_autosave=False)
-    from cnn_tui.tui.widgets.layer_list import LayerList
+    from cnn_tui.tui.build.layer_list import LayerList
 
     refresh: list[float] = []
     rebuild: list[float] = []
@@ -104,7 +104,7 @@ def main() -> None:
     analysis = analyze(arch)
     print(f"model: {len(analysis.rows)} rows, {analysis.total_params:,} params, "
           f"{len(analysis.issues)} rule messages, valid={analysis.valid}")
-    from cnn_tui.tui.widgets.layer_list import table_rows
+    from cnn_tui.tui.build.layer_list import table_rows
 
     analyze(arch)  # warm the imports
     report("analyze()", timed(lambda: analyze(arch), args.repeat))

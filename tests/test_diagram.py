@@ -16,7 +16,7 @@ from cnn_tui.spec.analysis import analyze
 from cnn_tui.spec.model import MAX_DEPTH, Architecture, Layer
 from cnn_tui.spec.templates import get_template
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.widgets.diagram import Diagram, render_diagram, render_diagram_lines
+from cnn_tui.tui.build.diagram import Diagram, render_diagram, render_diagram_lines
 
 L = Layer.make
 BEFORE_SHORTCUTS = {

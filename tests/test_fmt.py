@@ -44,7 +44,7 @@ def test_the_cli_summary_and_the_app_show_one_byte_size():
     from cnn_tui.spec.analysis import analyze
     from cnn_tui.spec.summary import summary_table
     from cnn_tui.spec.templates import get_template
-    from cnn_tui.tui.widgets.totals import totals_text
+    from cnn_tui.tui.build.totals import totals_text
 
     analysis = analyze(get_template("beginner"))
     table = summary_table(analysis, 100)
@@ -55,7 +55,7 @@ def test_the_cli_summary_and_the_app_show_one_byte_size():
 
 def test_the_runs_table_and_compare_show_one_duration():
     from cnn_tui.runs.compare import metrics_table
-    from cnn_tui.tui.widgets.runs_table import COLUMNS
+    from cnn_tui.tui.runs.runs_table import COLUMNS
 
     runs = [SimpleNamespace(id=f"r{i}", name=f"r{i}", status="finished", started=1000.0,
                             ended=1000.0 + 185 + i, epochs=[], config={}, evaluation=None,
@@ -67,10 +67,6 @@ def test_the_runs_table_and_compare_show_one_duration():
     assert cell == time_row.cells[0] == "3:05"
     acc = next(c for c in COLUMNS if c.key == "test").cell(runs[0])
     assert acc == next(r for r in metrics_table(runs) if r.label == "test acc").cells[0] == "97.54%"
-
-
-# Where the lead's engine rewrite still spells "(and N more)" inline; it goes with that rewrite.
-INLINE_AND_MORE_LEFT = {"cnn_tui/train/loop.py", "cnn_tui/tui/screens/train.py"}
 
 
 def test_no_second_home_for_formatting():
@@ -90,8 +86,6 @@ def test_no_second_home_for_formatting():
             continue
         text = path.read_text()
         for what, pattern in patterns.items():
-            if what == "'(and N more)'" and rel in INLINE_AND_MORE_LEFT:
-                continue
             if pattern.search(text):
                 offenders.append(f"{rel}: {what}")
     assert offenders == []

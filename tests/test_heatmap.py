@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.style import Style
 from textual.app import App, ComposeResult
 
-from cnn_tui.tui.widgets.canvas import DrawCanvas, stamp
-from cnn_tui.tui.widgets.confusion import cell_text, confusion_csv, metrics_csv
-from cnn_tui.tui.widgets.heatmap import (Heatmap, halfblock_lines, ramp_color, scale_values,
+from cnn_tui.tui.analyze.canvas import DrawCanvas, stamp
+from cnn_tui.tui.analyze.confusion import cell_text, confusion_csv, metrics_csv
+from cnn_tui.tui.common.heatmap import (Heatmap, halfblock_lines, ramp_color, scale_values,
                                          shade_lines, to_plain_text, upscale)
 
 
@@ -103,7 +103,7 @@ async def test_canvas_keyboard_and_heatmap_widget():
 
 def test_sparklines_and_gradient_flow_text():
     from cnn_tui.train.events import GradNorms
-    from cnn_tui.tui.widgets.weights import gradflow_text, sparkline, weights_csv
+    from cnn_tui.tui.analyze.weights import gradflow_text, sparkline, weights_csv
 
     assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
     assert sparkline([2, 2]) == "▁▁" and sparkline([]) == ""
@@ -126,8 +126,8 @@ def test_sparklines_and_gradient_flow_text():
 async def test_monochrome_theme_and_no_color_draw_with_shades(monkeypatch):
     """The monochrome theme (and NO_COLOR) switch every picture to shade characters."""
     from cnn_tui.tui.app import CnnTuiApp
-    from cnn_tui.tui.widgets.confusion import confusion_table
-    from cnn_tui.tui.widgets.heatmap import prefers_monochrome
+    from cnn_tui.tui.analyze.confusion import confusion_table
+    from cnn_tui.tui.common.heatmap import prefers_monochrome
 
     app = CnnTuiApp(theme="cnn-mono", offer_autosave=False)
     async with app.run_test(size=(80, 24)):

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from cnn_tui.tui.widgets.canvas import DrawCanvas
-from cnn_tui.tui.widgets.confusion import ConfusionMatrix, confusion_csv
+from cnn_tui.tui.analyze.canvas import DrawCanvas
+from cnn_tui.tui.analyze.confusion import ConfusionMatrix, confusion_csv
 
 LIMIT_TEST = 200
 
@@ -198,7 +198,7 @@ async def test_empty_store_says_what_to_do_and_the_data_view_still_works(monkeyp
                                                                          mnist_root):
     monkeypatch.setenv("CNN_TUI_RUNS_DIR", str(tmp_path / "none"))
     monkeypatch.setenv("CNN_TUI_DATA_DIR", str(mnist_root))
-    from cnn_tui.tui.widgets.data_browser import DataBrowser
+    from cnn_tui.tui.analyze.data_browser import DataBrowser
     async with AnalyzeApp().run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
         assert screen.data is None and "no trained run yet" in screen.error

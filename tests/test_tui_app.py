@@ -8,9 +8,9 @@ import textwrap
 
 from cnn_tui.spec.templates import get_template
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.dialogs.confirm import ChoiceDialog
-from cnn_tui.tui.screens.help import HelpScreen
-from cnn_tui.tui.screens.runs import RunsScreen
+from cnn_tui.tui.common.confirm import ChoiceDialog
+from cnn_tui.tui.common.help import HelpScreen
+from cnn_tui.tui.runs.screen import RunsScreen
 
 
 def _app(**kw) -> CnnTuiApp:
@@ -120,7 +120,7 @@ async def test_textual_system_commands_do_not_duplicate_ours():
 
 
 async def test_f2_saves_as_where_ctrl_shift_s_cannot_be_typed():
-    from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+    from cnn_tui.tui.common.path_prompt import PathPrompt
 
     app = _app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -130,7 +130,7 @@ async def test_f2_saves_as_where_ctrl_shift_s_cannot_be_typed():
 
 
 async def test_enter_on_the_layer_list_is_named_edit_with_its_id():
-    from cnn_tui.tui.screens.help import gather_context
+    from cnn_tui.tui.common.help import gather_context
 
     app = _app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from cnn_tui.spec.model import Architecture, Layer
 from cnn_tui.spec.templates import get_template
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.dialogs.layer_form import LayerForm
-from cnn_tui.tui.dialogs.layer_picker import LayerPicker
-from cnn_tui.tui.dialogs.template_picker import TemplatePicker
-from cnn_tui.tui.document import Document
-from cnn_tui.tui.screens.build import BuildScreen
-from cnn_tui.tui.widgets.diagram import render_diagram
-from cnn_tui.tui.widgets.layer_list import LayerList
+from cnn_tui.tui.build.layer_form import LayerForm
+from cnn_tui.tui.build.layer_picker import LayerPicker
+from cnn_tui.tui.build.template_picker import TemplatePicker
+from cnn_tui.tui.common.document import Document
+from cnn_tui.tui.build.screen import BuildScreen
+from cnn_tui.tui.build.diagram import render_diagram
+from cnn_tui.tui.build.layer_list import LayerList
 from cnn_tui.spec.analysis import analyze
 
 L = Layer.make
@@ -322,7 +322,7 @@ from cnn_tui.errors import SpecError  # noqa: E402
 from cnn_tui.spec import edit  # noqa: E402
 from cnn_tui.spec.layers import LAYER_TYPES  # noqa: E402
 from cnn_tui.spec.params import FLOAT, INT  # noqa: E402
-from cnn_tui.tui.dialogs.layer_form import effect_text, parse_value  # noqa: E402
+from cnn_tui.tui.build.layer_form import effect_text, parse_value  # noqa: E402
 
 NUMERIC = [(t, p) for t, kind in LAYER_TYPES.items() if t != "residual"
            for p in kind.params if p.kind in (INT, FLOAT)]

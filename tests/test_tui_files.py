@@ -13,10 +13,10 @@ from cnn_tui.errors import SpecError
 from cnn_tui.spec import io as spec_io
 from cnn_tui.spec.templates import get_template
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.autosave import autosave_path, read_autosave
-from cnn_tui.tui.dialogs.confirm import ChoiceDialog
-from cnn_tui.tui.dialogs.export import ExportDialog, ShareCodeDialog
-from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+from cnn_tui.tui.common.autosave import autosave_path, read_autosave
+from cnn_tui.tui.common.confirm import ChoiceDialog
+from cnn_tui.tui.common.export import ExportDialog, ShareCodeDialog
+from cnn_tui.tui.common.path_prompt import PathPrompt
 
 
 def _notes(app) -> list[str]:
@@ -127,7 +127,7 @@ async def test_export_json_and_share_code(tmp_path):
 
 
 async def test_export_code_formats_that_exist(tmp_path):
-    from cnn_tui.tui.dialogs.export import CODE_FORMATS, available_formats
+    from cnn_tui.tui.common.export import CODE_FORMATS, available_formats
 
     # the PyTorch generator imports torch (seconds); its output is tested beside it
     present = [f for f in available_formats() if f in CODE_FORMATS and f.key != "pytorch"]

@@ -6,7 +6,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.widgets.footer import KeyBar
+from cnn_tui.tui.common.footer import KeyBar
 
 
 def _bar(app) -> KeyBar:

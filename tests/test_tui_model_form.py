@@ -11,10 +11,10 @@ from cnn_tui.errors import SpecError
 from cnn_tui.spec.model import MAX_NAME, Architecture, Layer
 from cnn_tui.spec.templates import get_template
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.dialogs.model_form import (NUMBER_FIELDS, ModelForm, change_label,
+from cnn_tui.tui.build.model_form import (NUMBER_FIELDS, ModelForm, change_label,
                                             final_dense, parse_name, spec_check, with_settings)
-from cnn_tui.tui.screens.build import BuildScreen
-from cnn_tui.tui.widgets.layer_list import LayerList
+from cnn_tui.tui.build.screen import BuildScreen
+from cnn_tui.tui.build.layer_list import LayerList
 
 L = Layer.make
 

@@ -44,7 +44,7 @@ def test_help_on_runs_80x24_high_contrast(snap_compare):
 
 def test_export_dialog_80x24(snap_compare):
     async def open_dialog(pilot) -> None:  # fixed formats: the snapshot must not depend on
-        from cnn_tui.tui.dialogs.export import CODE_FORMATS, NATIVE, SHARE, ExportDialog
+        from cnn_tui.tui.common.export import CODE_FORMATS, NATIVE, SHARE, ExportDialog
 
         await pilot.press("4")  # which code generators happen to be installed
         await pilot.app.push_screen(ExportDialog([NATIVE, SHARE, *CODE_FORMATS]))

@@ -9,7 +9,7 @@ import pytest
 
 from cnn_tui import locations
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.screens.runs import RunsScreen
+from cnn_tui.tui.runs.screen import RunsScreen
 from cnn_tui.tui.themes import (BUILTIN_THEMES, TEXTUAL_THEMES, ThemeFileError, load_theme_dirs,
                                 load_theme_file, resolve_name, textual_theme_names)
 
@@ -140,7 +140,7 @@ def test_severity_colours_render_in_ansi_themes():
     from rich.console import Console
     from rich.text import Text
 
-    from cnn_tui.tui.widgets.layer_list import LayerList
+    from cnn_tui.tui.build.layer_list import LayerList
 
     app = CnnTuiApp(theme="ansi-dark", offer_autosave=False)
     widget = LayerList()

@@ -18,8 +18,8 @@ from textual import events
 from cnn_tui.spec.model import Layer
 from cnn_tui.spec.templates import beginner
 from cnn_tui.session.run import RunState
-from cnn_tui.tui.widgets.footer import KeyBar
-from cnn_tui.tui.widgets.training_form import TrainingForm
+from cnn_tui.tui.common.footer import KeyBar
+from cnn_tui.tui.train.settings_form import TrainingForm
 
 LIMIT_TRAIN, LIMIT_TEST = 12000, 500
 
@@ -33,7 +33,7 @@ def make_app(arch=None):
 async def open_train(pilot):
     await pilot.press("2")
     await pilot.pause()
-    from cnn_tui.tui.screens.train import TrainScreen
+    from cnn_tui.tui.train.screen import TrainScreen
     assert isinstance(pilot.app.screen, TrainScreen)
     return pilot.app.screen
 
@@ -95,7 +95,7 @@ async def test_invalid_setting_is_refused_in_place_and_blocks_start():
 async def test_escape_leaves_the_settings_so_the_screen_keys_work_again():
     from textual.widgets import Input
 
-    from cnn_tui.tui.screens.help import gather_context
+    from cnn_tui.tui.common.help import gather_context
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -116,8 +116,8 @@ async def test_escape_leaves_the_settings_so_the_screen_keys_work_again():
 
 async def test_train_pause_resume_stop_resume_then_analyze(subset_env):
     from cnn_tui.runs.store import RunStore
-    from cnn_tui.tui.screens.analyze import AnalyzeScreen
-    from cnn_tui.tui.widgets.confusion import ConfusionMatrix
+    from cnn_tui.tui.analyze.screen import AnalyzeScreen
+    from cnn_tui.tui.analyze.confusion import ConfusionMatrix
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -231,7 +231,7 @@ async def test_an_app_started_while_a_detached_run_trains_follows_it(subset_env,
 
 
 async def test_analyze_open_on_a_running_run_shows_its_end(subset_env):
-    from cnn_tui.tui.screens.analyze import AnalyzeScreen
+    from cnn_tui.tui.analyze.screen import AnalyzeScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -259,7 +259,7 @@ async def test_analyze_open_on_a_running_run_shows_its_end(subset_env):
 
 async def test_gradient_flow_shows_for_a_run_trained_from_the_command_line(subset_env, mnist_root):
     from cnn_tui.cli import main
-    from cnn_tui.tui.screens.analyze import AnalyzeScreen
+    from cnn_tui.tui.analyze.screen import AnalyzeScreen
 
     assert main(["train", "template:beginner", "--epochs", "1", "--limit-train", "640",
                  "--val-size", "100", "--limit-test", "100"]) == 0

@@ -33,7 +33,7 @@ class FetchDisplay:
         print(text, file=self.stream, flush=True)
 
     def transfer(self, what: str, done: int, total: int | None) -> None:
-        from cnn_tui.spec.summary import human_bytes
+        from cnn_tui.spec.fmt import fmt_bytes as human_bytes
 
         new = what != self.what
         if new:
@@ -59,7 +59,7 @@ class FetchDisplay:
             self.what = None
 
     def _draw(self, what: str, done: int, total: int | None) -> None:
-        from cnn_tui.spec.summary import human_bytes
+        from cnn_tui.spec.fmt import fmt_bytes as human_bytes
 
         width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 120) - 1)
         if total:

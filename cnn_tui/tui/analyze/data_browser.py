@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from cnn_tui.errors import CnnTuiError
-from cnn_tui.tui.widgets.heatmap import prefers_monochrome, tile, to_plain_text
+from cnn_tui.tui.common.heatmap import prefers_monochrome, tile, to_plain_text
 
 ROWS_PER_PAGE = 4
 

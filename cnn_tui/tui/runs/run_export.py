@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from cnn_tui.spec.text import printable
-from cnn_tui.tui.dialogs.export import ExportDialog, ExportFormat
+from cnn_tui.tui.common.export import ExportDialog, ExportFormat
 
 ALL_RUNS = {"all-csv": "csv", "all-json": "json"}
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from cnn_tui.tui.widgets.heatmap import prefers_monochrome, ramp_color, shade_char
+from cnn_tui.tui.common.heatmap import prefers_monochrome, ramp_color, shade_char
 
 
 def row_shares(confusion: list[list[int]]) -> list[list[float]]:

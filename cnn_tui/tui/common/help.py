@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from cnn_tui.tui.widgets.footer import KeyBar
+from cnn_tui.tui.common.footer import KeyBar
 
 
 @dataclass(frozen=True)

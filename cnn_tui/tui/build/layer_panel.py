@@ -16,8 +16,8 @@ from textual.widgets import Static
 from cnn_tui.spec.analysis import Analysis
 from cnn_tui.spec.fmt import shape_cell
 from cnn_tui.spec.layers import LAYER_TYPES
-from cnn_tui.tui.teaching import lesson
-from cnn_tui.tui.widgets.layer_list import MARKERS, settings_text
+from cnn_tui.tui.build.teaching import lesson
+from cnn_tui.tui.build.layer_list import MARKERS, settings_text
 
 
 def panel_text(analysis: Analysis, row: int | None, suggestions: Sequence = ()) -> Text:

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from cnn_tui.tui.widgets.heatmap import halfblock_lines, shade_lines, prefers_monochrome
+from cnn_tui.tui.common.heatmap import halfblock_lines, shade_lines, prefers_monochrome
 
 SIZE = 28
 MAX_BRUSH = 4

@@ -25,9 +25,9 @@ from cnn_tui.session.run import RunState
 from cnn_tui.spec.fmt import and_more, fmt_bytes, fmt_duration
 from cnn_tui.spec.fmt import percent as _pct
 from cnn_tui.spec.text import markup_safe
-from cnn_tui.tui.run_feed import RunNews
-from cnn_tui.tui.widgets.footer import KeyBar
-from cnn_tui.tui.widgets.training_form import TrainingForm
+from cnn_tui.tui.train.feed import RunNews
+from cnn_tui.tui.common.footer import KeyBar
+from cnn_tui.tui.train.settings_form import TrainingForm
 
 # Drawing is paced: the charts are redrawn at most once a second and never more often than
 # keeps their drawing under CHART_DUTY of the time; progress lines are one-line updates
@@ -49,7 +49,7 @@ def progress_line(done: int, total: int, text: str, width: int = 20) -> str:
     One Static updated without a layout pass, instead of Textual's ProgressBar (three widgets,
     a 1 s timer, and a 15 fps animation while its total is unknown).
     """
-    from cnn_tui.tui.widgets.probabilities import bar
+    from cnn_tui.tui.common.probabilities import bar
     share = done / total if total else 0.0
     return f"{bar(share, width)} {100 * share:3.0f}%  {text}"
 
@@ -135,7 +135,7 @@ class TrainScreen(Screen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        from cnn_tui.tui.widgets.charts import AccuracyChart, LossChart
+        from cnn_tui.tui.train.charts import AccuracyChart, LossChart
         config = self._arch_config()
         self._filled_from = config
         yield Header()
@@ -300,7 +300,7 @@ class TrainScreen(Screen):
         if len(runs) == 1:
             self.follow(runs[0].id)
             return
-        from cnn_tui.tui.dialogs.run_picker import RunPicker
+        from cnn_tui.tui.runs.run_picker import RunPicker
         self.app.push_screen(RunPicker("Follow which run? (training now)", runs),
                              lambda choice: choice and self.follow(choice))
 
@@ -340,7 +340,7 @@ class TrainScreen(Screen):
     def action_stop(self) -> None:
         if not self.state.active or self.state == RunState.STOPPING:
             return
-        from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+        from cnn_tui.tui.common.confirm import ChoiceDialog
         question = (f"Stop run {self.run_id or ''} after the current step? A checkpoint of "
                     "where it is is saved (mid-epoch too): `r` resumes it from there later.")
         self.app.push_screen(
@@ -436,7 +436,7 @@ class TrainScreen(Screen):
         form = self.query_one(TrainingForm)
         self._filled_from = self._arch_config()
         form.set_config(self._filled_from)
-        from cnn_tui.tui.widgets.training_form import env_limits
+        from cnn_tui.tui.train.settings_form import env_limits
         form.set_limits(env_limits())
         self._shown_run = None
 

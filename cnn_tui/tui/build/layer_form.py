@@ -24,7 +24,7 @@ from cnn_tui.spec import edit
 from cnn_tui.spec.analysis import Analysis, analyze
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
-from cnn_tui.tui.dialogs.preview_form import (PreviewForm, append_issue_changes, help_text,
+from cnn_tui.tui.build.preview_form import (PreviewForm, append_issue_changes, help_text,
                                               parse_value, value_text)
 from cnn_tui.spec.fmt import fmt_count, shape_cell
 

@@ -8,7 +8,7 @@ from typing import Iterable
 from rich.text import Text
 from textual.widgets.option_list import Option
 
-from cnn_tui.tui.dialogs.option_picker import OptionPicker, picker_bindings
+from cnn_tui.tui.common.option_picker import OptionPicker, picker_bindings
 
 
 def run_line(record) -> str:

@@ -30,7 +30,7 @@ from textual.widgets import Static
 from cnn_tui.spec.analysis import Analysis, LayerInfo
 from cnn_tui.spec.fmt import shape_cell
 from cnn_tui.spec.layers import LAYER_TYPES
-from cnn_tui.tui.widgets.layer_list import settings_text, worst_severity
+from cnn_tui.tui.build.layer_list import settings_text, worst_severity
 
 UNICODE = {"tl": "┌", "tr": "┐", "bl": "└", "br": "┘", "h": "─", "v": "│",
            "error": "✗", "warning": "!", "hint": "?", "ell": "…"}

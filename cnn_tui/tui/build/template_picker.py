@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets.option_list import Option
 
 from cnn_tui.spec.templates import TEMPLATE_INFO, TEMPLATES, get_template
-from cnn_tui.tui.dialogs.option_picker import OptionPicker, picker_bindings
+from cnn_tui.tui.common.option_picker import OptionPicker, picker_bindings
 
 
 class TemplatePicker(OptionPicker):

@@ -24,7 +24,7 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
 from cnn_tui.spec.fmt import shape_text
 from cnn_tui.spec.text import printable
-from cnn_tui.tui.widgets.footer import KeyBar
+from cnn_tui.tui.common.footer import KeyBar
 
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 COLORS = ("cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white")
@@ -105,7 +105,7 @@ class CompareScreen(Screen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        from cnn_tui.tui.widgets.heatmap import prefers_monochrome
+        from cnn_tui.tui.common.heatmap import prefers_monochrome
 
         self.monochrome = prefers_monochrome(self.app)
         self.query_one("#compare-diff", DataTable).add_columns("", "old", "new", "layer", "shape",

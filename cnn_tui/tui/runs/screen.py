@@ -25,8 +25,8 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.text import printable
-from cnn_tui.tui.widgets.runs_table import COLUMNS, RunsTable
-from cnn_tui.tui.widgets.footer import KeyBar
+from cnn_tui.tui.runs.runs_table import COLUMNS, RunsTable
+from cnn_tui.tui.common.footer import KeyBar
 
 REFRESH_SECONDS = 3.0
 MAX_NAME = 200
@@ -217,7 +217,7 @@ class RunsScreen(Screen):
             self.notify("mark two or more runs with m first", severity="warning")
             return
         records = [self.table.record(m) for m in marked]
-        from cnn_tui.tui.screens.compare import CompareScreen
+        from cnn_tui.tui.runs.compare import CompareScreen
 
         self.app.push_screen(CompareScreen([r for r in records if r is not None]))
 
@@ -226,7 +226,7 @@ class RunsScreen(Screen):
         record = self._current("rename")
         if record is None:
             return
-        from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+        from cnn_tui.tui.common.path_prompt import PathPrompt
 
         def chosen(text: str | None) -> None:
             if text is None:
@@ -243,7 +243,7 @@ class RunsScreen(Screen):
         record = self._current("tag")
         if record is None:
             return
-        from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+        from cnn_tui.tui.common.path_prompt import PathPrompt
 
         def chosen(text: str | None) -> None:
             if text is None:
@@ -264,7 +264,7 @@ class RunsScreen(Screen):
         if record.status == "running":
             self.notify(f"run {record.id} is still training: stop it first", severity="warning")
             return
-        from cnn_tui.tui.dialogs.confirm import ChoiceDialog
+        from cnn_tui.tui.common.confirm import ChoiceDialog
 
         def answer(choice: str | None) -> None:
             if choice == "delete":
@@ -296,7 +296,7 @@ class RunsScreen(Screen):
             return
         from cnn_tui.export.source import run_architecture
         from cnn_tui.spec import sharecode
-        from cnn_tui.tui.dialogs.export import ShareCodeDialog
+        from cnn_tui.tui.common.export import ShareCodeDialog
 
         try:
             code = sharecode.encode(run_architecture(record))
@@ -310,12 +310,12 @@ class RunsScreen(Screen):
         record = self._current("export")
         if record is None:
             return
-        from cnn_tui.tui.dialogs.run_export import RunExportDialog, default_path, export_formats
+        from cnn_tui.tui.runs.run_export import RunExportDialog, default_path, export_formats
 
         def chosen(fmt) -> None:
             if fmt is None:
                 return
-            from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+            from cnn_tui.tui.common.path_prompt import PathPrompt
 
             self.app.push_screen(
                 PathPrompt(f"Export: {fmt.label}", str(default_path(fmt, record, Path(os.getcwd())))),
@@ -324,7 +324,7 @@ class RunsScreen(Screen):
         self.app.push_screen(RunExportDialog(export_formats(), record), chosen)
 
     def _export(self, fmt, run_id: str, path: Path) -> None:
-        from cnn_tui.tui.dialogs.run_export import write_run_export
+        from cnn_tui.tui.runs.run_export import write_run_export
 
         root = self.store.root
 

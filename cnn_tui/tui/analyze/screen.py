@@ -28,14 +28,14 @@ from textual.worker import Worker, WorkerState
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.text import markup_safe
-from cnn_tui.tui.widgets.canvas import DrawCanvas
-from cnn_tui.tui.widgets.data_browser import DataBrowser
-from cnn_tui.tui.widgets.confusion import (METRIC_HEADER, ConfusionMatrix, confusion_csv,
+from cnn_tui.tui.analyze.canvas import DrawCanvas
+from cnn_tui.tui.analyze.data_browser import DataBrowser
+from cnn_tui.tui.analyze.confusion import (METRIC_HEADER, ConfusionMatrix, confusion_csv,
                                            metric_rows, metrics_csv)
-from cnn_tui.tui.widgets.heatmap import (Heatmap, prefers_monochrome, scale_values, tile,
+from cnn_tui.tui.common.heatmap import (Heatmap, prefers_monochrome, scale_values, tile,
                                          to_plain_text, upscale)
-from cnn_tui.tui.widgets.probabilities import probability_bars
-from cnn_tui.tui.widgets.footer import KeyBar
+from cnn_tui.tui.common.probabilities import probability_bars
+from cnn_tui.tui.common.footer import KeyBar
 
 TABS = ("tab-confusion", "tab-metrics", "tab-maps", "tab-preds", "tab-draw", "tab-weights",
         "tab-profile", "tab-data")
@@ -155,7 +155,7 @@ class AnalyzeScreen(Screen):
         self.query_one("#metrics-table", DataTable).add_columns(*METRIC_HEADER)
         self.query_one("#preds-table", DataTable).add_columns("index", "label", "pred",
                                                               "confidence", "")
-        from cnn_tui.tui.run_analysis import latest_run_id
+        from cnn_tui.tui.analyze.loading import latest_run_id
         try:
             self._newest_seen = latest_run_id(self.app.settings.runs_dir)
         except CnnTuiError:
@@ -167,7 +167,7 @@ class AnalyzeScreen(Screen):
     def on_screen_resume(self) -> None:
         """Coming back after a new run was trained: show that one (even if a stored run was
         opened from Runs before); otherwise stay on what is shown."""
-        from cnn_tui.tui.run_analysis import latest_run_id
+        from cnn_tui.tui.analyze.loading import latest_run_id
         try:
             newest = latest_run_id(self.app.settings.runs_dir)
         except CnnTuiError:
@@ -240,7 +240,7 @@ class AnalyzeScreen(Screen):
 
     @work(thread=True, exclusive=True, group="analyze", exit_on_error=False)
     def _load(self, run_id: str | None, snapshot: bool = False):
-        from cnn_tui.tui.run_analysis import load_analysis
+        from cnn_tui.tui.analyze.loading import load_analysis
         settings = self.app.settings
         return load_analysis(run_id, data_dir=settings.data_dir, runs_dir=settings.runs_dir,
                              snapshot=snapshot)
@@ -259,7 +259,7 @@ class AnalyzeScreen(Screen):
         if event.state == WorkerState.SUCCESS:
             self._loaded(event.worker.result)
         elif event.state == WorkerState.ERROR:
-            from cnn_tui.tui.run_analysis import RunTraining
+            from cnn_tui.tui.analyze.loading import RunTraining
             err = event.worker.error
             if isinstance(err, RunTraining):
                 self.training_run, self.record, self.error = err.record.id, err.record, None
@@ -307,7 +307,7 @@ class AnalyzeScreen(Screen):
         return list(self.data.grad_norms) if self.data is not None else []
 
     def _show_weights(self) -> None:
-        from cnn_tui.tui.widgets.weights import gradflow_text, histogram_text
+        from cnn_tui.tui.analyze.weights import gradflow_text, histogram_text
         self.query_one("#weights-hist", Static).update(histogram_text(self.data.histograms))
         self.query_one("#weights-grads", Static).update(gradflow_text(self.grad_events()))
 
@@ -346,7 +346,7 @@ class AnalyzeScreen(Screen):
 
     def _show_grid(self) -> None:
         """A row of half-size digits around the selected one: `label→pred confidence`."""
-        from cnn_tui.tui.widgets.data_browser import half_size
+        from cnn_tui.tui.analyze.data_browser import half_size
         d = self.data
         order = self._pred_indices()
         shown = self.query_one("#preds-grid").size.width
@@ -371,7 +371,7 @@ class AnalyzeScreen(Screen):
         return layers[self.layer_pos] if layers else None
 
     def current_maps(self):
-        from cnn_tui.tui.run_analysis import canvas_maps, feature_maps
+        from cnn_tui.tui.analyze.loading import canvas_maps, feature_maps
         layer = self.layer
         if layer is None:
             return None
@@ -462,7 +462,7 @@ class AnalyzeScreen(Screen):
     def action_goto_image(self) -> None:
         if self.data is None:
             return
-        from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+        from cnn_tui.tui.common.path_prompt import PathPrompt
 
         def chosen(text: str | None) -> None:
             if text is None:
@@ -508,7 +508,7 @@ class AnalyzeScreen(Screen):
             self._probs_drawn = None
             bars.update("draw a digit: the model classifies it as you paint")
             return
-        from cnn_tui.tui.run_analysis import classify
+        from cnn_tui.tui.analyze.loading import classify
         self._probs_drawn = classify(self.data.model, canvas.pixels)
         best = max(range(len(self._probs_drawn)), key=self._probs_drawn.__getitem__)
         text = Text(f"prediction: {best} ({100 * self._probs_drawn[best]:.1f}%)\n", style="bold")
@@ -533,7 +533,7 @@ class AnalyzeScreen(Screen):
 
     @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
     def _profile(self, label: str, model, arch):
-        from cnn_tui.tui.profile import profile_model
+        from cnn_tui.tui.analyze.profile import profile_model
         if model is None:
             from cnn_tui.train.build import build_model
             model = build_model(arch)
@@ -541,7 +541,7 @@ class AnalyzeScreen(Screen):
         return label, device, rows
 
     def _profiled_result(self, result) -> None:
-        from cnn_tui.tui.profile import profile_table
+        from cnn_tui.tui.analyze.profile import profile_table
         label, device, rows = result
         self._profiled, self.profile = label, rows
         self.query_one("#profile-table", Static).update(
@@ -591,10 +591,10 @@ class AnalyzeScreen(Screen):
                             *(f"{float(p):.6f}" for p in d.probs[i])])
             return f"{rid}-predictions.csv", out.getvalue()
         if tab == "tab-profile":
-            from cnn_tui.tui.profile import profile_csv
+            from cnn_tui.tui.analyze.profile import profile_csv
             return f"{rid}-profile.csv", profile_csv(self.profile or [])
         if tab == "tab-weights":
-            from cnn_tui.tui.widgets.weights import weights_csv
+            from cnn_tui.tui.analyze.weights import weights_csv
             return f"{rid}-weights.csv", weights_csv(d.histograms, self.grad_events())
         if tab == "tab-draw":
             canvas = self.query_one(DrawCanvas)
@@ -629,7 +629,7 @@ class AnalyzeScreen(Screen):
         self._prompt_export(name, content)
 
     def _prompt_export(self, name: str, content: str) -> None:
-        from cnn_tui.tui.dialogs.path_prompt import PathPrompt
+        from cnn_tui.tui.common.path_prompt import PathPrompt
 
         def chosen(path: str | None) -> None:
             if path:
@@ -650,7 +650,7 @@ class AnalyzeScreen(Screen):
     def action_open_run(self) -> None:
         """A picker of the stored runs, newest first."""
         from cnn_tui.runs.store import RunStore
-        from cnn_tui.tui.dialogs.run_picker import RunPicker
+        from cnn_tui.tui.runs.run_picker import RunPicker
         store = RunStore(self.app.settings.runs_dir)
         try:
             records = store.list_runs()

@@ -25,14 +25,14 @@ from cnn_tui.spec.fmt import layer_label
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
 from cnn_tui.spec.text import printable
-from cnn_tui.tui.dialogs.layer_form import LayerForm
-from cnn_tui.tui.dialogs.layer_picker import LayerPicker
-from cnn_tui.tui.dialogs.template_picker import TemplatePicker
-from cnn_tui.tui.widgets.diagram import Diagram
-from cnn_tui.tui.widgets.footer import KeyBar
-from cnn_tui.tui.widgets.layer_list import LayerList
-from cnn_tui.tui.widgets.layer_panel import LayerPanel
-from cnn_tui.tui.widgets.totals import Totals, input_text
+from cnn_tui.tui.build.layer_form import LayerForm
+from cnn_tui.tui.build.layer_picker import LayerPicker
+from cnn_tui.tui.build.template_picker import TemplatePicker
+from cnn_tui.tui.build.diagram import Diagram
+from cnn_tui.tui.common.footer import KeyBar
+from cnn_tui.tui.build.layer_list import LayerList
+from cnn_tui.tui.build.layer_panel import LayerPanel
+from cnn_tui.tui.build.totals import Totals, input_text
 
 NARROW = 110  # below this many columns the side panel goes under the table
 
@@ -345,7 +345,7 @@ class BuildScreen(Screen):
     def action_model(self) -> None:
         """The model's own fields (name, input, classes) in a form; applying is one undoable
         change (the command palette's "Model settings…" calls this too)."""
-        from cnn_tui.tui.dialogs.model_form import ModelForm, change_label
+        from cnn_tui.tui.build.model_form import ModelForm, change_label
 
         arch, row = self.document.arch, self.cursor_row
 
@@ -383,7 +383,7 @@ class BuildScreen(Screen):
 
     def action_history(self) -> None:
         """Step back through the kept versions of this architecture (loading is undoable)."""
-        from cnn_tui.tui.dialogs.version_picker import pick_version
+        from cnn_tui.tui.build.version_picker import pick_version
 
         pick_version(self)
 

@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.text import printable
-from cnn_tui.tui.dialogs.option_picker import OptionPicker, picker_bindings
+from cnn_tui.tui.common.option_picker import OptionPicker, picker_bindings
 
 
 def version_line(version, current: str | None) -> Text:

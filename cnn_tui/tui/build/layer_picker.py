@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.widgets.option_list import Option
 
 from cnn_tui.spec.layers import LAYER_TYPES
-from cnn_tui.tui.dialogs.option_picker import OptionPicker, picker_bindings
+from cnn_tui.tui.common.option_picker import OptionPicker, picker_bindings
 
 Choice = tuple[str, dict[str, Any]]
 SUMMARY_WIDTH = 44

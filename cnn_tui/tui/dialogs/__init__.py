@@ -1,1 +1,0 @@
-"""Modal dialogs: each returns its answer through `dismiss`, so callers use push_screen callbacks."""

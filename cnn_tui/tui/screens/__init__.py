@@ -1,1 +1,0 @@
-"""Full screens: Build (the editor), Train, Analyze, Runs, Help."""
