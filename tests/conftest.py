@@ -84,3 +84,33 @@ def isolated_home(tmp_path_factory, monkeypatch):
 def mnist_root() -> Path:
     """The real MNIST copy (see the module's docstring for where it is looked for)."""
     return require_mnist()
+
+
+@pytest.fixture(scope="session")
+def mnist_mirror(tmp_path_factory):
+    """`http://127.0.0.1:PORT/`: a mirror serving the four real MNIST files, gzipped."""
+    import gzip
+    import http.server
+    import threading
+    from functools import partial
+
+    from cnn_tui.data import FILES, raw_dir
+    from cnn_tui.data.mnist import file_in, read_file
+
+    root = require_mnist()
+    folder = tmp_path_factory.mktemp("mirror")
+    for name, size, _ in FILES.values():
+        data = read_file(file_in(raw_dir(root), name), size)
+        (folder / f"{name}.gz").write_bytes(gzip.compress(data, compresslevel=1))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # keep the test output clean
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()

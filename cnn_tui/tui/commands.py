@@ -40,6 +40,8 @@ def palette_commands(app: "CnnTuiApp", screen=None) -> list[PaletteCommand]:
          partial(_model_settings, app)),
         ("Start training", "train the architecture (the Train screen)",
          partial(run, "start_training")),
+        ("Fetch MNIST", "download MNIST (about 19 MiB) and check it, as `cnn-tui data fetch`",
+         partial(run, "fetch_mnist")),
         ("Screen: Build", "the architecture editor (1)", partial(run, "switch_mode('build')")),
         ("Screen: Train", "training (2)", partial(run, "switch_mode('train')")),
         ("Screen: Analyze", "what a run learned (3)", partial(run, "switch_mode('analyze')")),

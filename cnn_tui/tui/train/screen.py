@@ -169,7 +169,7 @@ class TrainScreen(Screen):
         and forget a refusal the edit may have fixed."""
         if self.last_message.startswith("[b]cannot start:[/b]") and not self.state.active:
             reason = start_blocker(self.document.arch, self.query_one(TrainingForm).errors)
-            self.last_message = f"[b]cannot start:[/b] {reason}" if reason else IDLE_HINT
+            self.last_message = f"[b]cannot start:[/b] {markup_safe(reason)}" if reason else IDLE_HINT
         config = self._arch_config()
         if not self.session.state.active and config != self._filled_from and self._shown_run is None:
             self._filled_from = config
@@ -218,7 +218,8 @@ class TrainScreen(Screen):
             first = runs[0]
             more = f", {len(runs) - 1} more" if len(runs) > 1 else ""
             epochs = int(first.config.get("epochs") or 0)
-            self.last_message = (f"a follows the run training elsewhere ({first.arch_name}, "
+            name = markup_safe(first.arch_name)
+            self.last_message = (f"a follows the run training elsewhere ({name}, "
                                  f"epoch {len(first.epochs)}/{epochs}{more})")
 
     def _show_status(self, note: str | None = None) -> None:
@@ -248,17 +249,37 @@ class TrainScreen(Screen):
             self._show_document_settings()
         reason = start_blocker(self.document.arch, form.errors)
         if reason:
-            self._show_status(f"[b]cannot start:[/b] {reason}")
+            self._show_status(f"[b]cannot start:[/b] {markup_safe(reason)}")
             self.notify(reason, title="Cannot start", severity="error")
+            return
+        if self._offer_fetch():
             return
         try:
             self.feed.start(self.document.arch, form.values(), form.limits(),
                             source_path=self.document.path)
         except CnnTuiError as err:
-            self._show_status(f"[b]cannot start:[/b] {err}")
+            self._show_status(f"[b]cannot start:[/b] {markup_safe(err)}")
             self.notify(str(err), title="Cannot start", severity="error")
             return
         self._begin_view("starting the training process…")
+
+    def _offer_fetch(self) -> bool:
+        """Without MNIST nothing trains: offer to fetch it now (True: asked, nothing started)."""
+        from cnn_tui.tui.common.fetch import mnist_problem
+        problem = mnist_problem(self.app.settings.data_dir)
+        if problem is None:
+            return False
+        from cnn_tui.tui.common.confirm import ChoiceDialog
+        self._show_status(f"[b]cannot start:[/b] {markup_safe(problem)}")
+
+        def answered(answer: str | None) -> None:
+            if answer == "fetch":
+                self.app.action_fetch_mnist(then=self.action_start)
+
+        self.app.push_screen(ChoiceDialog(
+            "No MNIST yet", f"{problem}. Fetch it now (about 19 MiB; then the run starts)?",
+            [("f", "Fetch", "fetch"), ("escape", "Cancel", "cancel")]), answered)
+        return True
 
     def action_resume_run(self) -> None:
         if self.state.active:
@@ -272,7 +293,7 @@ class TrainScreen(Screen):
         try:
             self.feed.resume(run_id)
         except CnnTuiError as err:
-            self._show_status(f"[b]cannot resume:[/b] {err}")
+            self._show_status(f"[b]cannot resume:[/b] {markup_safe(err)}")
             self.notify(str(err), title="Cannot resume", severity="error")
             return
         self._begin_view(f"resuming run {run_id}…")
@@ -384,7 +405,7 @@ class TrainScreen(Screen):
         self._charts_dirty = True
         state = self.state
         if state == RunState.STARTING:
-            self._show_status(self.session.stage or "starting…")
+            self._show_status(markup_safe(self.session.stage or "starting…"))
         elif state == RunState.RUNNING and h.start is not None and not message.ended:
             ev = h.start
             what = f"resumed at epoch {ev.start_epoch + 1}" if ev.start_epoch else "training"
@@ -410,11 +431,11 @@ class TrainScreen(Screen):
             test = f" · test accuracy {_pct(h.evaluation.test_acc)}" if h.evaluation else ""
             note = f"finished: {fmt_duration(seconds)} of training{test} · 3 opens Analyze"
         elif state == RunState.STOPPED:
-            note = (message or "stopped") + " · r resumes"
+            note = markup_safe(message or "stopped") + " · r resumes"
         elif state == RunState.INTERRUPTED:
             note = "interrupted: its process is gone · r resumes from its last checkpoint"
         else:
-            note = f"[b]failed:[/b] {message}"
+            note = f"[b]failed:[/b] {markup_safe(message)}"
             self.notify(message or "the run failed", title="Training failed", severity="error",
                         timeout=10)
         bar = self.query_one("#train-progress", Static)
