@@ -126,6 +126,33 @@ async def test_export_json_and_share_code(tmp_path):
         assert app.clipboard == app.screen.code
 
 
+async def test_export_asks_before_replacing_an_existing_file(tmp_path):
+    out = tmp_path / "exported.json"
+    out.write_text("precious")
+    dangling = tmp_path / "link.json"
+    dangling.symlink_to(tmp_path / "nowhere.json")
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e", "1")  # native JSON, onto a file that exists
+        await _type_path(pilot, str(out))
+        assert isinstance(app.screen, ChoiceDialog) and "exists" in app.screen.question
+        await pilot.press("n")  # keep it
+        await app.workers.wait_for_complete()
+        assert out.read_text() == "precious"
+        await pilot.press("e", "1")  # a link pointing nowhere is asked about too
+        await _type_path(pilot, str(dangling))
+        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("n")
+        assert not (tmp_path / "nowhere.json").exists()
+        await pilot.press("e", "1")
+        await _type_path(pilot, str(out))
+        await pilot.press("y")  # replace
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert spec_io.read_file(out).to_dict() == app.document.arch.to_dict()
+        assert any(str(n.message).startswith("exporting") for n in app._notifications)
+
+
 async def test_export_code_formats_that_exist(tmp_path):
     from cnn_tui.tui.common.export import CODE_FORMATS, available_formats
 

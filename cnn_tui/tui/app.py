@@ -434,15 +434,26 @@ class CnnTuiApp(App[int]):
             base = Path(self._default_save_path())
             default = base.with_suffix(fmt.suffix) if fmt.key != "json" else base
             self.push_screen(PathPrompt(f"Export: {fmt.label}", str(default)),
-                             lambda text: text and self._export_to(fmt, Path(os.path.expanduser(text))))
+                             lambda text: text and self._export_asked(fmt, Path(os.path.expanduser(text))))
 
         self.push_screen(ExportDialog(available_formats()), chosen)
+
+    def _export_asked(self, fmt, path: Path) -> None:
+        """An existing file (a link pointing nowhere too) is replaced only when the user says so."""
+        if not (path.exists() or path.is_symlink()):
+            self._export_to(fmt, path)
+            return
+        self.push_screen(ChoiceDialog(
+            "File exists", f"{path} exists. Replace it with the {fmt.label} export?",
+            [("y", "Replace", "yes"), ("n", "Keep it", "cancel")]),
+            lambda answer: answer == "yes" and self._export_to(fmt, path))
 
     def _export_to(self, fmt, path: Path) -> None:
         """Write in a thread: a code generator may import torch, which takes seconds."""
         from cnn_tui.tui.common.export import write_export
 
         arch = self.document.arch
+        self.notify(f"exporting {fmt.label} to {path}…", timeout=3)  # a code generator may take seconds
 
         def job() -> None:
             try:
