@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -96,6 +97,13 @@ class _NonFinite(Exception):
 
 class _Stopped(Exception):
     pass
+
+
+def _import_dynamo() -> None:
+    try:
+        import torch._dynamo  # noqa: F401
+    except Exception:  # noqa: BLE001 - the step imports it again and says what is wrong
+        pass
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -237,6 +245,9 @@ class Trainer:
         recorded when something is wrong."""
         self.stage("import", "importing torch…")
         import torch
+        # torch.optim's first step imports torch._dynamo (seconds on a small CPU): begin that
+        # now, beside loading MNIST and building the model, instead of after them
+        threading.Thread(target=_import_dynamo, name="import-dynamo", daemon=True).start()
         from cnn_tui.train.device import configure, resolve_device
 
         if self.arch is None:
