@@ -78,3 +78,15 @@ def test_cli_api_and_detached_record_the_same_run(mnist_root, tmp_path, capsys):
     expected = comparable(first)
     for how in ("api", "detached"):
         assert comparable(records[how]) == expected, how
+
+
+def test_epochs_shorter_than_the_progress_interval_keep_true_points(mnist_root, tmp_path):
+    """5 steps an epoch, progress every 10: one point at each epoch's end, each the epoch's own
+    mean (a bug once stored every point after the first epoch as loss 0, accuracy 0)."""
+    result = api.train("template:beginner", epochs=3, limit_train=300, val_size=100,
+                       limit_test=100, data_dir=mnist_root, runs_dir=tmp_path)
+    record = RunStore(tmp_path).get(result.run_id, points=True)
+    assert [(p["epoch"], p["step"]) for p in record.batch_points] == [(1, 5), (2, 5), (3, 5)]
+    for point, row in zip(record.batch_points, record.epochs):
+        assert point["loss"] == pytest.approx(row["train_loss"], rel=1e-6)
+        assert point["acc"] == pytest.approx(row["train_acc"], rel=1e-6)

@@ -58,6 +58,7 @@ class Recorder(Callback):
         self._point_steps = self._grad_stride = 1
         self._last_step = 0  # the step of the last batch event of this epoch
         self._prev_seen = 0
+        self._epoch = 0  # the epoch of the last batch event
         self._flushed_at = clock()
         self.peak_memory: int | None = None
 
@@ -116,8 +117,8 @@ class Recorder(Callback):
 
     # ------------------------------------------------------------------ measurements
     def on_batch_end(self, trainer, event) -> None:
-        if event.seen < self._prev_seen:  # a new epoch
-            self._prev_seen = 0
+        if event.epoch != self._epoch:  # a new epoch: its images count from 0
+            self._epoch, self._prev_seen = event.epoch, 0
         images = event.seen - self._prev_seen
         self._prev_seen = event.seen
         window = self._window
