@@ -3,7 +3,11 @@
 Each writer goes to a temporary file in the target's own folder (so `os.replace` is a rename on
 one file system, atomic on POSIX and Windows), is flushed and fsynced, then renamed over the
 target. On any failure the temporary file is removed and an `ExportError` names the target and
-the reason in one line. Stdlib only.
+the reason in one line. Folder exports (TensorBoard logs, a TF.js model) are written the same
+way into a temporary folder beside the target (`atomic_folder`); an existing folder that is not
+empty is kept unless `force`, and even then only replaced when it holds nothing but what the
+format itself writes (a previous export), so `--force` can never delete a user's other files.
+Stdlib only.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from cnn_tui.errors import CnnTuiError, ExportError
 
@@ -130,3 +135,86 @@ def _match_umask(path: Path) -> None:
 def _remove(path: Path) -> None:
     with contextlib.suppress(OSError):
         path.unlink()
+
+
+def _folder_entries(path: Path) -> list[Path]:
+    try:
+        return sorted(path.iterdir())
+    except OSError as exc:
+        raise ExportError(f"cannot read folder {path}: {_reason(exc)}") from None
+
+
+def check_folder_target(path: str | os.PathLike[str], force: bool = False,
+                        owned: Callable[[str], bool] = lambda name: False,
+                        what: str = "export") -> Path:
+    """The folder a folder export may write: missing, empty, or (with `force`) a previous
+    export whose every entry satisfies `owned(name)`. ExportError otherwise, naming why."""
+    target = Path(path).expanduser()
+    parent = target.parent
+    if not parent.exists():
+        raise ExportError(f"cannot write {target}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise ExportError(f"cannot write {target}: {parent} is not a folder")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir() or target.is_symlink():
+            raise ExportError(f"cannot write {target}: it exists and is not a folder "
+                              f"({what} writes a folder)")
+        entries = _folder_entries(target)
+        if entries and not force:
+            raise ExportError(f"{target} exists and is not empty (use --force to replace it)")
+        foreign = [p.name for p in entries if not (p.is_file() and owned(p.name))]
+        if entries and foreign:
+            raise ExportError(f"{target} holds files that are not a {what} ({foreign[0]!r:.60}"
+                              f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); "
+                              "not replacing it: choose another folder")
+    return target
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike[str], force: bool = False,
+                  owned: Callable[[str], bool] = lambda name: False,
+                  what: str = "export") -> Iterator[Path]:
+    """Yield a temporary folder beside `path`; when the block ends without error its files are
+    fsynced and it replaces `path` (see `check_folder_target` for when that is allowed). On any
+    failure the temporary folder is removed and `path` is left as it was."""
+    target = check_folder_target(path, force, owned, what)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:80]}.", suffix=".tmp",
+                                    dir=target.parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {_reason(exc)}") from None
+    old: Path | None = None
+    try:
+        try:
+            yield tmp
+        except (CnnTuiError, OSError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a writer's failure: one line, the cause named
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ExportError(f"{what} to {target} failed: {msg[:300]}") from None
+        for child in tmp.iterdir():
+            if child.is_file():
+                _fsync(child)
+                _match_umask(child)
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o777 & ~_UMASK)
+        check_folder_target(target, force, owned, what)  # again: it may have changed meanwhile
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name[:80]}.", suffix=".old",
+                                        dir=target.parent))
+            os.replace(target, old / "previous")
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if old is not None:  # put the previous export back
+                os.replace(old / "previous", target)
+            raise
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ExportError(f"cannot write {target}: {_reason(exc)}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
