@@ -22,6 +22,8 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -226,3 +228,98 @@ def _remove(path: Path) -> None:
 
 __all__ = ["atomic_path", "check_overwrite", "remove_stale_temps", "write_bytes", "write_text",
            "write_with"]
+
+
+def _folder_entries(path: Path, error: type[CnnTuiError]) -> list[Path]:
+    try:
+        return sorted(path.iterdir())
+    except OSError as exc:
+        raise error(f"cannot read folder {path}: {_reason(exc)}") from None
+
+
+def check_folder_target(path: PathLike, force: bool = False,
+                        owned: Callable[[str], bool] = lambda name: False, what: str = "export",
+                        error: type[CnnTuiError] = CnnTuiError) -> Path:
+    """The folder a folder-writer may fill: missing, empty, or (with `force`) a previous one of
+    its own, every entry satisfying `owned(name)` (so `--force` never deletes a user's other
+    files). `error` otherwise, naming why."""
+    target = Path(path).expanduser()
+    parent = target.parent
+    if not parent.exists():
+        raise error(f"cannot write {target}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise error(f"cannot write {target}: {parent} is not a folder")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir() or target.is_symlink():
+            raise error(f"cannot write {target}: it exists and is not a folder "
+                        f"({what} writes a folder)")
+        entries = _folder_entries(target, error)
+        if entries and not force:
+            raise error(f"{target} exists and is not empty (use --force to replace it)")
+        foreign = [p.name for p in entries if not (p.is_file() and owned(p.name))]
+        if entries and foreign:
+            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+            raise error(f"{target} holds files that are not a {what} ({foreign[0]!r:.60}{more}); "
+                        "not replacing it: choose another folder")
+    return target
+
+
+@contextlib.contextmanager
+def atomic_folder(path: PathLike, force: bool = False,
+                  owned: Callable[[str], bool] = lambda name: False, what: str = "export",
+                  error: type[CnnTuiError] = CnnTuiError) -> Iterator[Path]:
+    """Yield a temporary folder beside `path`; when the block ends without error its files are
+    fsynced and it replaces `path` (see `check_folder_target` for when that is allowed). On any
+    failure the temporary folder is removed and `path` is left as it was."""
+    target = check_folder_target(path, force, owned, what, error)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:80]}.", suffix=".tmp",
+                                    dir=target.parent))
+    except OSError as exc:
+        raise error(f"cannot write {target}: {_reason(exc)}") from None
+    old: Path | None = None
+    try:
+        try:
+            yield tmp
+        except (CnnTuiError, OSError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a writer's failure: one line, the cause named
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise error(f"{what} to {target} failed: {msg[:300]}") from None
+        for child in tmp.iterdir():
+            if child.is_file():
+                _fsync_file(child)
+                with contextlib.suppress(OSError):
+                    os.chmod(child, 0o666 & ~_UMASK)
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o777 & ~_UMASK)
+        check_folder_target(target, force, owned, what, error)  # it may have changed meanwhile
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name[:80]}.", suffix=".old",
+                                        dir=target.parent))
+            os.replace(target, old / "previous")
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if old is not None:  # put the previous one back
+                os.replace(old / "previous", target)
+            raise
+        _fsync_folder(target.parent)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise error(f"cannot write {target}: {_reason(exc)}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe

@@ -125,6 +125,47 @@ def test_generated_script_reports_missing_data(tmp_path):
     assert "train-images-idx3-ubyte[.gz] not found" in str(exc.value)
 
 
+def test_generated_script_finds_the_fetched_mnist(tmp_path, mnist_root):
+    """`cnn-tui data fetch` puts MNIST in the user cache: the script finds it there with no
+    flag (through XDG_CACHE_HOME, as platformdirs computes the cache, and through
+    CNN_TUI_CACHE_DIR); `--data` overrides; with none of them, one line says where it looked."""
+    import os
+    from pathlib import Path
+
+    arch = get_template("beginner")
+    script = tmp_path / "beginner.py"
+    script.write_text(pytorch_script(arch, filename=script.name))
+    xdg = tmp_path / "xdg-cache"
+    (xdg / "cnn-tui").mkdir(parents=True)
+    (xdg / "cnn-tui" / "MNIST").symlink_to(Path(mnist_root).resolve() / "MNIST")
+    work = tmp_path / "elsewhere"  # no ./data here
+    work.mkdir()
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("CNN_TUI_") and k != "XDG_CACHE_HOME"}
+    base.update(HOME=str(tmp_path / "home"), CNN_TUI_THREADS="1")
+    args = [sys.executable, str(script), "--epochs", "1", "--limit-train", "64",
+            "--limit-test", "100", "--val-size", "0", "--batch-size", "32", "--device", "cpu",
+            "--json"]
+
+    def run(extra=(), **env):
+        return subprocess.run([*args, *extra], cwd=work, env={**base, **env},
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    proc = run(XDG_CACHE_HOME=str(xdg))
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["params"] == 27_562 and 0.0 <= result["test_acc"] <= 1.0
+    proc = run(CNN_TUI_CACHE_DIR=str(xdg / "cnn-tui"), XDG_CACHE_HOME=str(tmp_path / "none"))
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    proc = run(XDG_CACHE_HOME=str(tmp_path / "none"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"error: MNIST not found (looked in {tmp_path / 'none' / 'cnn-tui'}, data); get it "
+        "with `cnn-tui data fetch` or give --data DIR"]
+    proc = run(["--data", str(mnist_root)], XDG_CACHE_HOME=str(tmp_path / "none"))
+    assert proc.returncode == 0, proc.stderr[-1500:]
+
+
 @pytest.mark.parametrize("name,arch", _archs(), ids=[n for n, _ in _archs()])
 def test_keras_script_parses_and_uses_the_right_api(name, arch):
     source = keras_script(arch, filename=f"{name}_keras.py")

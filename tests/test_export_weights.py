@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -71,7 +72,9 @@ def test_safetensors_roundtrip_with_architecture(tmp_path, model):
 
 def test_torchscript_reloads_with_same_outputs(tmp_path, model):
     path = weights.save_torchscript(model, tmp_path / "m.torchscript.pt")
-    loaded = torch.jit.load(str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice: the test calls it
+        loaded = torch.jit.load(str(path))
     x = torch.randn(5, 1, 28, 28)  # another batch size than any example input
     with torch.no_grad():
         assert torch.allclose(loaded(x), model(x), atol=1e-6)
@@ -191,6 +194,8 @@ def test_template_weights_export_roundtrip(tmp_path):
     x = torch.randn(2, 1, 28, 28)
     weights.save_state_dict(m, tmp_path / "b.pt")
     weights.save_safetensors(m, tmp_path / "b.safetensors")
-    scripted = torch.jit.load(str(weights.save_torchscript(m, tmp_path / "b.ts")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice
+        scripted = torch.jit.load(str(weights.save_torchscript(m, tmp_path / "b.ts")))
     assert torch.allclose(scripted(x), m(x), atol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.pt", "b.safetensors", "b.ts"]

@@ -1,10 +1,15 @@
 """`cnn-tui export` and `cnn-tui predict`: files out of cnn-tui, and the smallest deployment.
 
-    cnn-tui export RUN_OR_FILE --format pytorch|keras|markdown|share|pt|safetensors|torchscript|onnx|csv|json
-                   [-o PATH] [--name NAME] [--force] [--all-runs] [--summary] [--runs-dir DIR]
+    cnn-tui export RUN_OR_FILE -f FORMAT [-o PATH] [--name NAME] [--force] [--all-runs]
+                   [--summary] [--runs-dir DIR]
     cnn-tui predict RUN IMAGE... [--invert] [--json] [--runs-dir DIR]
 
-Stdlib only at import time; the export package (and torch) load inside the functions.
+The formats, their help and what they need come from `cnn_tui.export.formats` (the registry
+the app's Export dialogs read too). Without `-o`, a text format is printed (as `runs export`
+does) and a binary file or folder gets its default name in the current folder; where it went
+is said on stderr, so stdout only ever carries the export itself.
+
+Stdlib only at import time; the writers (and torch) load inside the functions.
 """
 
 from __future__ import annotations
@@ -12,32 +17,58 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 
 from cnn_tui.errors import ExportError
 from cnn_tui.spec.text import printable
+from cnn_tui.export.formats import FORMATS, NEEDS_TEXT
 
-FORMAT_NAMES = ("pytorch", "keras", "markdown", "share", "pt", "safetensors", "torchscript",
-                "onnx", "csv", "json")
-TEXT_FORMATS = ("pytorch", "keras", "markdown", "share", "csv", "json")
+FORMAT_NAMES = tuple(FORMATS)
+
+
+def _formats_epilog() -> str:
+    width = max(len(n) for n in FORMATS)
+    lines = ["formats (what each starts from and writes; a package not installed with cnn-tui",
+             "names the extra that installs it):"]
+    for f in FORMATS.values():
+        needs = {"arch": "architecture", "weights": "trained run", "metrics": "run"}[f.needs]
+        out = {"text": "text", "binary": "file", "folder": "folder"}[f.output]
+        lines += textwrap.wrap(f"{f.name:<{width}}  {needs} -> {out}: {f.help}", 78,
+                               initial_indent="  ", subsequent_indent=" " * (width + 4))
+        if f.extra:
+            lines.append(" " * (width + 4) + f"needs {', '.join(f.modules)}: {f.install_hint}")
+    return "\n".join(lines)
+
+
+DESCRIPTION = (
+    "Export an architecture (file, share code, template:NAME or run) as a native file, PyTorch "
+    "or Keras code, Markdown or a share code; a trained run's model as pt, safetensors, a "
+    "torch.export .pt2, TorchScript, ONNX or a TensorFlow.js layers model; a run's metrics as "
+    "CSV, JSON, TensorBoard event files or HDF5. Without -o a text format is printed and a "
+    "file or folder gets its default name here (said on stderr). Files and folders are written "
+    "atomically: on any error nothing is left behind.")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "export", help="export code, weights, metrics or a summary",
-        description="Export an architecture (file, share code, template:NAME or run) as PyTorch "
-        "or Keras code, Markdown or a share code; a trained run's weights as pt, safetensors, "
-        "TorchScript or ONNX; a run's metrics (or all runs') as CSV or JSON. Files are written "
-        "atomically: on any error nothing is left behind.")
+        "export", help="export code, models, metrics or a summary",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill(DESCRIPTION, 78),
+        epilog=_formats_epilog())
     p.add_argument("source", nargs="?", metavar="RUN_OR_FILE",
                    help="run id (or unique prefix or name), architecture file, share code, "
                    "template:NAME")
     p.add_argument("-f", "--format", required=True, choices=FORMAT_NAMES, metavar="FORMAT",
-                   help="one of: " + ", ".join(FORMAT_NAMES))
+                   help="one of: " + ", ".join(FORMAT_NAMES) + " (see below)")
     p.add_argument("-o", "--output", metavar="PATH",
-                   help="file to write, or a folder (default: a name from the architecture in "
-                   "the current folder); '-' prints text formats")
-    p.add_argument("--name", metavar="NAME", help="file name (no folders) in the -o folder or here")
-    p.add_argument("--force", action="store_true", help="replace an existing file")
+                   help="file to write, or an existing folder to write the default name in; "
+                   "for tensorboard and tfjs the folder to create; '-' prints a text format "
+                   "(the default for text formats)")
+    p.add_argument("--name", metavar="NAME", help="file name (no folders) in the -o folder or "
+                   "here; given without -o, a text format is written to this file")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing file (or a folder holding a previous export of "
+                   "the same format)")
     p.add_argument("--all-runs", action="store_true", help="csv/json: every run in the store")
     p.add_argument("--summary", action="store_true",
                    help="csv: one row per run (settings, final figures) instead of per epoch")
@@ -59,46 +90,78 @@ def register(subparsers) -> None:
     q.set_defaults(func=cmd_predict)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def _target(args, source, fmt):
+    """Where a file or folder export goes (None: print to stdout)."""
     from pathlib import Path
 
     from cnn_tui import export
+
+    f = FORMATS[fmt]
+    if args.output == "-":
+        if f.output != "text":
+            raise ExportError(f"{fmt} writes a {'folder' if f.folder else 'binary file'}: "
+                              "give -o PATH (or no -o for its default name here)")
+        return None
+    if args.output is None and args.name is None and f.output == "text":
+        return None
+    default = export.default_name(source, fmt, args.all_runs)
+    if not f.folder:
+        return export.output_path(args.output, args.name, default)
+    if args.name is not None:
+        export.check_bare_name(args.name, "--name")
+    if args.output is None:
+        return Path(args.name or default)
+    base = Path(args.output).expanduser()
+    return base / args.name if args.name else base
+
+
+def _size(path) -> str:
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file()]
+        total = sum(p.stat().st_size for p in files)
+        return f"{len(files)} file{'s' if len(files) != 1 else ''}, {total:,} bytes"
+    return f"{path.stat().st_size:,} bytes"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from cnn_tui import export
     from cnn_tui.atomic import check_overwrite
+    from cnn_tui.export.atomic import check_folder_target
 
     fmt = args.format
-    kind = export.FORMATS[fmt].kind
+    f = export.check_available(fmt)
     if args.all_runs:
-        if kind != "metrics":
+        if not f.all_runs:
             raise ExportError(f"--all-runs works with csv and json, not {fmt}")
         if args.source:
             raise ExportError("--all-runs exports every run: give no RUN_OR_FILE with it")
         source = None
     else:
         if not args.source:
-            raise ExportError("give a run id, an architecture file or a share code "
+            raise ExportError(f"give {NEEDS_TEXT[f.needs]} to export "
                               "(or --all-runs for csv/json)")
-        source = export.resolve(args.source, args.runs_dir, need_run=kind != "arch")
+        source = export.resolve(args.source, args.runs_dir, need_run=f.needs != "arch")
     if args.summary and fmt != "csv":
         raise ExportError("--summary is for csv")
 
-    to_stdout = args.output == "-" or (fmt == "share" and args.output is None and not args.name)
-    if to_stdout:
-        if fmt not in TEXT_FORMATS:
-            raise ExportError(f"{fmt} is a binary format: give -o FILE")
+    path = _target(args, source, fmt)
+    if path is None:
         text = (export.all_runs_text(fmt, args.runs_dir, args.summary) if source is None
                 else export.text_for(source, fmt, summary=args.summary))
         sys.stdout.write(text)
         return 0
-
-    path = export.output_path(args.output, args.name,
-                              export.default_name(source, fmt, args.all_runs))
-    check_overwrite(path, args.force, ExportError)
+    if f.folder:  # refused now rather than after the export's work
+        check_folder_target(path, args.force, f.owns, f"{fmt} export")
+    else:
+        check_overwrite(path, args.force, ExportError)
     if source is None:
         written = export.export_runs(fmt, path, args.runs_dir, args.summary)
     else:
-        written = export.export_to(source, fmt, path, summary=args.summary)
-    size = Path(written).stat().st_size
-    print(f"wrote {printable(written)} ({fmt}, {size:,} bytes)")
+        written = export.export_to(source, fmt, path, summary=args.summary, force=args.force)
+    print(f"wrote {printable(written)} ({fmt}, {_size(written)})", file=sys.stderr)
     return 0
 
 

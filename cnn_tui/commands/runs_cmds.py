@@ -47,7 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fmt = export.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--csv", action="store_true", help="one row per epoch")
     fmt.add_argument("--json", action="store_true",
-                     help="everything: config, epochs, evaluation, architecture")
+                     help="everything: config, epochs, batch points, gradient norms, evaluation, "
+                     "architecture")
+    fmt.add_argument("--hdf5", action="store_true",
+                     help="epochs, batch points, gradient norms and evaluation as HDF5 (needs "
+                     "h5py: pip install 'cnn-tui[hdf5]'; without -o: <arch>-<id>.h5 here)")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     export.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
@@ -183,7 +187,13 @@ def _num(x) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    record = _store(args).get(args.run_id)
+    if args.hdf5:
+        from cnn_tui.export.hdf5 import export_run
+        written = export_run(_store(args), args.run_id, args.output, args.force)
+        print(f"wrote {printable(written)} (hdf5, {written.stat().st_size:,} bytes)",
+              file=sys.stderr)
+        return 0
+    record = _store(args).get(args.run_id, points=args.json)
     if args.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

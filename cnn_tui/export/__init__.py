@@ -1,65 +1,53 @@
-"""Everything that leaves cnn-tui as a file: code, weights, metrics, summaries, share codes.
+"""Everything that leaves cnn-tui as a file: code, models, metrics, summaries, share codes.
 
-`export_to(source, fmt, path)` is the one entry point the CLI and the TUI share; each format's
-writer lives in its own module (`pytorch_code`, `keras_code`, `weights`, `metrics`, `markdown`)
-and every file is written atomically (`atomic`). Architecture formats (pytorch, keras, markdown,
-share) work from a file, a share code or a run; weight formats (pt, safetensors, torchscript,
-onnx) need a run with saved weights; csv/json are a run's metrics (or all runs').
-Heavy imports (torch) happen inside the writers, never at import time.
+`formats.FORMATS` is the one list of formats (the CLI and the app's Export dialogs both read
+it); `export_to(source, fmt, path)` is the one entry point that writes any of them. Each
+format's writer lives in its own module (`pytorch_code`, `keras_code`, `markdown`, `weights`,
+`tfjs`, `tensorboard`, `hdf5`, `metrics`) and every file or folder is written atomically
+(`atomic`). Architecture formats work from a file, a share code or a run; model formats need a
+run with saved weights; metrics formats a run (csv/json also every run at once).
+Heavy imports (torch, onnx, h5py) happen inside the writers, never at import time.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from cnn_tui.errors import ExportError
 from cnn_tui.export.atomic import check_bare_name, write_text
+from cnn_tui.export.formats import (
+    ARCH,
+    FOLDER,
+    FORMATS,
+    METRICS,
+    TEXT_FORMATS,
+    WEIGHTS,
+    Format,
+    formats_for,
+    slug,
+)
 from cnn_tui.export.source import Source, load_trained, open_store, resolve
 
 
-@dataclass(frozen=True)
-class Format:
-    name: str
-    suffix: str
-    kind: str  # "arch", "weights", "metrics"
-    binary: bool
-    help: str
-
-
-FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("pytorch", ".py", "arch", False, "runnable PyTorch script: model, MNIST loading, training loop"),
-    Format("keras", "_keras.py", "arch", False, "Keras 3 script (Sequential, functional API for residual blocks)"),
-    Format("markdown", ".md", "arch", False, "architecture summary table as Markdown"),
-    Format("share", ".txt", "arch", False, "share code (printed unless -o is given)"),
-    Format("pt", ".pt", "weights", True, "trained state_dict (torch.load(..., weights_only=True))"),
-    Format("safetensors", ".safetensors", "weights", True, "trained weights as safetensors (+ architecture metadata)"),
-    Format("torchscript", ".torchscript.pt", "weights", True, "TorchScript archive (torch.jit.load)"),
-    Format("onnx", ".onnx", "weights", True, "ONNX graph, dynamic batch axis, checked with onnx.checker"),
-    Format("csv", ".csv", "metrics", False, "per-epoch metrics (one row per run and epoch)"),
-    Format("json", ".json", "metrics", False, "the run's record: config, architecture, epochs, evaluation"),
-)}
-
-
-def slug(text: str) -> str:
-    """A file-name-safe form of an architecture name: `LeNet-5` -> `lenet-5`."""
-    return re.sub(r"[^a-z0-9._-]+", "_", str(text).lower()).strip("._-")[:60] or "model"
-
-
 def default_name(source: Source | None, fmt: str, all_runs: bool = False) -> str:
-    suffix = FORMATS[fmt].suffix
+    """`lenet-5.py`, `beginner-<run id>.onnx`, `beginner-<run id>-tensorboard`, `runs.csv`."""
+    f = FORMATS[fmt]
     if all_runs or source is None:
-        return f"runs{suffix}"
+        return f"runs{f.suffix}"
+    stem = slug(source.arch.name)
     if source.is_run:
-        return f"{slug(source.arch.name)}-{source.record.id}{suffix}"
-    return f"{slug(source.arch.name)}{suffix}"
+        stem = f"{stem}-{source.record.id}"
+    return f"{stem}{f.name_tag}{f.suffix}"
 
 
 def text_for(source: Source, fmt: str, filename: str = "model.py", summary: bool = False) -> str:
     """The text of an architecture or metrics format for one source."""
     from cnn_tui.export import metrics
 
+    if fmt == "architecture":
+        from cnn_tui.spec.io import dumps
+
+        return dumps(source.arch)
     if fmt == "pytorch":
         from cnn_tui.export.pytorch_code import pytorch_script
 
@@ -82,7 +70,7 @@ def text_for(source: Source, fmt: str, filename: str = "model.py", summary: bool
                               "(or --all-runs)")
         if fmt == "csv":
             return (metrics.summary_csv if summary else metrics.epochs_csv)([source.record])
-        return metrics.runs_json([source.record], single=True)
+        return metrics.runs_json([run_with_points(source)], single=True)
     raise ExportError(f"format {fmt!r} is not a text format")
 
 
@@ -97,21 +85,67 @@ def all_runs_text(fmt: str, runs_dir: str | Path | None = None, summary: bool = 
     raise ExportError(f"--all-runs works with csv and json, not {fmt}")
 
 
-def write_weights(source: Source, fmt: str, path: str | Path) -> Path:
+def check_available(fmt: str) -> Format:
+    """The format, or ExportError saying which package it needs and how to install it."""
+    f = FORMATS.get(fmt)
+    if f is None:
+        raise ExportError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+    why = f.unavailable()
+    if why:
+        raise ExportError(f"{fmt} export {why}")
+    return f
+
+
+def run_with_points(source: Source):
+    """The source's RunRecord with its batch points and gradient norms loaded."""
+    record = source.record
+    if record.batch_points is None or record.grad_norms is None:
+        record = source.store.get(record.id, points=True)
+    return record
+
+
+def write_model(source: Source, fmt: str, path: str | Path, force: bool = False) -> Path:
+    """A trained run's model in one of the WEIGHTS formats."""
     from cnn_tui.export import weights
 
     model = load_trained(source)
     shape = tuple(source.arch.input)
+    arch = source.arch.to_dict()
+    run = {"run_id": source.record.id}
     if fmt == "pt":
         return weights.save_state_dict(model, path)
     if fmt == "safetensors":
-        return weights.save_safetensors(model, path, source.arch.to_dict(),
-                                        {"run_id": source.record.id})
+        return weights.save_safetensors(model, path, arch, run)
+    if fmt == "export":
+        return weights.save_exported(model, path, shape, arch)
     if fmt == "torchscript":
         return weights.save_torchscript(model, path, shape)
     if fmt == "onnx":
-        return weights.save_onnx(model, path, shape)
-    raise ExportError(f"format {fmt!r} is not a weights format")
+        return weights.save_onnx(model, path, shape, arch=arch, extra=run)
+    if fmt == "tfjs":
+        from cnn_tui.export.tfjs import write_tfjs
+
+        return write_tfjs(source.arch, model.state_dict(), path, force, run)
+    raise ExportError(f"format {fmt!r} is not a model format")
+
+
+write_weights = write_model  # the older name
+
+
+def write_metrics(source: Source, fmt: str, path: str | Path, force: bool = False,
+                  summary: bool = False) -> Path:
+    """A run's measurements in one of the METRICS formats."""
+    if not source.is_run:
+        raise ExportError(f"{source.label}: {fmt} exports a run's metrics; give a run id")
+    if fmt == "tensorboard":
+        from cnn_tui.export.tensorboard import write_tensorboard
+
+        return write_tensorboard(run_with_points(source), path, force)
+    if fmt == "hdf5":
+        from cnn_tui.export.hdf5 import write_hdf5
+
+        return write_hdf5(run_with_points(source), path)
+    return write_text(path, text_for(source, fmt, summary=summary))
 
 
 def output_path(out: str | None, name: str | None, default: str) -> Path:
@@ -129,13 +163,17 @@ def output_path(out: str | None, name: str | None, default: str) -> Path:
     return target
 
 
-def export_to(source: Source, fmt: str, path: str | Path, summary: bool = False) -> Path:
-    """Write `source` in format `fmt` to `path` atomically; returns the path written."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+def export_to(source: Source, fmt: str, path: str | Path, summary: bool = False,
+              force: bool = False) -> Path:
+    """Write `source` in format `fmt` to `path` atomically; returns the path written. A folder
+    format replaces an existing non-empty folder only with `force` (and only a previous export
+    of the same format); the caller checks whether an existing file may be replaced."""
+    f = check_available(fmt)
     path = Path(path)
-    if FORMATS[fmt].kind == "weights":
-        return write_weights(source, fmt, path)
+    if f.needs == WEIGHTS:
+        return write_model(source, fmt, path, force)
+    if f.needs == METRICS:
+        return write_metrics(source, fmt, path, force, summary)
     return write_text(path, text_for(source, fmt, filename=path.name, summary=summary))
 
 
@@ -144,6 +182,28 @@ def export_runs(fmt: str, path: str | Path, runs_dir: str | Path | None = None,
     return write_text(path, all_runs_text(fmt, runs_dir, summary))
 
 
-__all__ = ["FORMATS", "Format", "Source", "all_runs_text", "default_name", "export_runs",
-           "export_to", "load_trained", "output_path", "resolve", "slug", "text_for",
-           "write_weights"]
+__all__ = [
+    "ARCH",
+    "FOLDER",
+    "FORMATS",
+    "METRICS",
+    "TEXT_FORMATS",
+    "WEIGHTS",
+    "Format",
+    "Source",
+    "all_runs_text",
+    "check_available",
+    "default_name",
+    "export_runs",
+    "export_to",
+    "formats_for",
+    "load_trained",
+    "output_path",
+    "resolve",
+    "run_with_points",
+    "slug",
+    "text_for",
+    "write_metrics",
+    "write_model",
+    "write_weights",
+]

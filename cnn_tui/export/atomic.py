@@ -1,7 +1,11 @@
 """Atomic file writes for every export, through the one helper `cnn_tui.atomic`.
 
 The same functions with `ExportError` as their error; plus `check_bare_name` for the file names
-users give exports. Stdlib only.
+users give exports. Folder exports (TensorBoard logs, a TF.js model) are written the same way
+into a temporary folder beside the target (`atomic_folder`); an existing folder that is not
+empty is kept unless `force`, and even then only replaced when it holds nothing but what the
+format itself writes (a previous export), so `--force` can never delete a user's other files.
+Stdlib only.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ atomic_path = functools.partial(atomic.atomic_path, error=ExportError)
 write_bytes = functools.partial(atomic.write_bytes, error=ExportError)
 write_text = functools.partial(atomic.write_text, error=ExportError)
 check_overwrite = functools.partial(atomic.check_overwrite, error=ExportError)
+check_folder_target = functools.partial(atomic.check_folder_target, error=ExportError)
+atomic_folder = functools.partial(atomic.atomic_folder, error=ExportError)
 
 
 def write_with(path, writer, what: str = "export", *, overwrite: bool = True):

@@ -13,7 +13,8 @@ import csv
 import io
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 EPOCH_COLUMNS = ("run_id", "run_name", "architecture", "epoch", "train_loss", "train_acc",
                  "val_loss", "val_acc", "lr", "seconds", "images_per_s")
@@ -116,3 +117,32 @@ def runs_json(records: Iterable[Any], single: bool = False) -> str:
     else:
         doc = {"format": "cnn-tui/runs", "version": 1, "runs": [run_dict(r) for r in records]}
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+class StepAxis:
+    """The global batch step of (epoch, step): the steps of the earlier epochs plus this one's
+    (steps per epoch from the batch points, else the run's sizes). TensorBoard, W&B and the
+    HDF5 export put every series on this one growing axis."""
+
+    def __init__(self, record: Any) -> None:
+        points = list(record.batch_points or [])
+        per_epoch: dict[int, int] = {}
+        for p in points:
+            e = int(p["epoch"])
+            per_epoch[e] = max(per_epoch.get(e, 0), int(p.get("steps") or 0), int(p["step"]))
+        for g in record.grad_norms or []:
+            e = int(g["epoch"])
+            per_epoch[e] = max(per_epoch.get(e, 0), int(g["step"]))
+        default = int((record.sizes or {}).get("steps") or 0) or max(per_epoch.values(), default=1)
+        last = max([int(e["epoch"]) for e in record.epochs or []] + list(per_epoch) + [0])
+        self.steps = {e: per_epoch.get(e) or default for e in range(1, last + 1)}
+        self.offset, total = {}, 0
+        for e in range(1, last + 1):
+            self.offset[e] = total
+            total += self.steps[e]
+
+    def at(self, epoch: int, step: int) -> int:
+        return self.offset.get(epoch, 0) + step
+
+    def end_of(self, epoch: int) -> int:
+        return self.offset.get(epoch, 0) + self.steps.get(epoch, 0)

@@ -1,18 +1,16 @@
-"""Export the working architecture: pick a format, then a path (or see the share code).
+"""Export dialogs: pick a format from the export registry, then a path (or see the share code).
 
-The formats come from what is installed: the native JSON file and the share code always; the
-code generators of `cnn_tui.export` (PyTorch script, Keras script, Markdown summary) when their
-module and function exist. Generation runs only when chosen, so none of it slows the start.
+The formats are `cnn_tui.export.formats.FORMATS`, the same list `cnn-tui export -f` takes: the
+architecture dialog offers those that start from an architecture, the Runs screen's dialog
+(`run_export.py`) every format. A format whose optional package is missing is listed greyed,
+with the package and the extra that installs it; it cannot be chosen. Nothing here imports a
+writer (or torch) until a format is chosen and written.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,68 +21,65 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cnn_tui.errors import CnnTuiError, ExportError
+from cnn_tui.export.formats import ARCH, FORMATS, Format
 from cnn_tui.spec.model import Architecture
 
 
 @dataclass(frozen=True)
 class ExportFormat:
+    """One line of an export dialog: a registry format (or a variant of one, like "every run's
+    metrics"), under the key the dialog answers with."""
+
     key: str
     label: str
-    suffix: str  # "" for formats that are not files (share code)
-    module: str = ""
-    functions: tuple[str, ...] = ()  # first one present is used: fn(arch[, filename=...]) -> str
+    suffix: str  # "" for what is not a file (the share code, shown in a dialog)
+    format: str = ""  # the registry name; the key when empty
 
-    def generator(self) -> Callable[..., str] | None:
-        if not self.module:
-            return None
-        try:
-            if importlib.util.find_spec(self.module) is None:
-                return None
-            module = importlib.import_module(self.module)
-        except ImportError:
-            return None
-        for name in self.functions:
-            fn = getattr(module, name, None)
-            if callable(fn):
-                return fn
-        return None
+    @property
+    def spec(self) -> Format:
+        return FORMATS[self.format or self.key]
 
-    def render(self, arch: Architecture, path: Path) -> str:
-        fn = self.generator()
-        if fn is None:
-            raise ExportError(f"{self.label}: not available in this install")
-        if "filename" in inspect.signature(fn).parameters:
-            return fn(arch, filename=path.name)
-        return fn(arch)
+    def unavailable(self) -> str | None:
+        return self.spec.unavailable()
 
 
-NATIVE = ExportFormat("json", "Architecture file (native JSON)", ".json")
-SHARE = ExportFormat("share", "Share code (shown and copied to the clipboard)", "")
-CODE_FORMATS = (
-    ExportFormat("pytorch", "PyTorch training script (.py)", ".py", "cnn_tui.export.pytorch_code",
-                 ("pytorch_script", "render_script", "generate")),
-    ExportFormat("keras", "Keras 3 script (.py)", ".py", "cnn_tui.export.keras_code",
-                 ("keras_script", "generate")),
-    ExportFormat("markdown", "Markdown summary (.md)", ".md", "cnn_tui.export.markdown",
-                 ("architecture_markdown", "generate")),
-)
+def _item(f: Format, suffix: str | None = None) -> ExportFormat:
+    """The dialog line of `f`; its suffix is one `Path.with_suffix` takes (`_keras.py` -> `.py`)."""
+    if suffix is None:
+        suffix = "." + f.suffix.rsplit(".", 1)[-1] if "." in f.suffix else f.suffix
+    return ExportFormat(f.name, f.label, suffix)
+
+
+NATIVE = _item(FORMATS["architecture"])
+SHARE = _item(FORMATS["share"], "")
+CODE_FORMATS = tuple(_item(f) for f in FORMATS.values()
+                     if f.needs == ARCH and f.name not in ("architecture", "share"))
+
+
+def architecture_formats() -> list[ExportFormat]:
+    """Every registry format that starts from an architecture, in registry order."""
+    return [{"architecture": NATIVE, "share": SHARE}.get(f.name) or _item(f)
+            for f in FORMATS.values() if f.needs == ARCH]
 
 
 def available_formats() -> list[ExportFormat]:
-    return [NATIVE, SHARE, *(f for f in CODE_FORMATS if f.generator() is not None)]
+    """The architecture dialog's list (unavailable ones included: the dialog greys them)."""
+    return architecture_formats()
 
 
 def write_export(fmt: ExportFormat, arch: Architecture, path: Path) -> Path:
     """Write `arch` in `fmt` to `path` atomically; CnnTuiError naming the path on failure."""
-    if fmt.key == "json":
+    if fmt.key == "architecture":
         from cnn_tui.spec import io as spec_io
 
         spec_io.write_file(arch, path)
         return path
+    from cnn_tui.export import Source, check_available, text_for
     from cnn_tui.export.atomic import write_text
 
+    check_available(fmt.spec.name)
     try:
-        text = fmt.render(arch, path)
+        text = text_for(Source(arch, arch.name), fmt.spec.name, filename=path.name)
     except CnnTuiError:
         raise
     except Exception as exc:  # a generator bug must not take the editor (and the work) down
@@ -93,32 +88,49 @@ def write_export(fmt: ExportFormat, arch: Architecture, path: Path) -> Path:
 
 
 class ExportDialog(ModalScreen["ExportFormat | None"]):
-    """Choose a format (arrows + enter, or its number); dismisses with it or None."""
+    """Choose a format (arrows + enter, or the number of one of the first nine); dismisses
+    with it or None. Unavailable formats are shown greyed with what installs them."""
 
     DEFAULT_CLASSES = "dialog"
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    TITLE_TEXT = "Export the architecture"
 
     def __init__(self, formats: list[ExportFormat]) -> None:
         super().__init__()
         self.formats = formats
 
+    def option(self, index: int, fmt: ExportFormat) -> Option:
+        number = f"{index}  " if index <= 9 else "   "
+        why = fmt.unavailable()
+        if why:
+            return Option(Text(f"{number}{fmt.label}: {why}", style="dim"), id=fmt.key,
+                          disabled=True)
+        return Option(f"{number}{fmt.label}", id=fmt.key)
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Static("Export the architecture", classes="dialog-title")
-            yield OptionList(*(Option(f"{i}  {f.label}", id=f.key)
-                               for i, f in enumerate(self.formats, 1)), id="export-formats")
+            yield Static(self.TITLE_TEXT, classes="dialog-title")
+            yield OptionList(*(self.option(i, f) for i, f in enumerate(self.formats, 1)),
+                             id="export-formats")
             yield Static("enter: choose · 1-9: choose · escape: cancel", classes="dialog-hint")
 
     def on_key(self, event) -> None:
         if event.character and event.character.isdigit():
             index = int(event.character) - 1
-            if 0 <= index < len(self.formats):
+            if 0 <= index < min(len(self.formats), 9):
                 event.stop()
-                self.dismiss(self.formats[index])
+                self.choose(self.formats[index])
+
+    def choose(self, fmt: ExportFormat) -> None:
+        why = fmt.unavailable()
+        if why:
+            self.notify(f"{fmt.label}: {why}", severity="warning", timeout=6)
+            return
+        self.dismiss(fmt)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(next(f for f in self.formats if f.key == event.option.id))
+        self.choose(next(f for f in self.formats if f.key == event.option.id))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
