@@ -81,6 +81,15 @@ def isolated_home(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def with_mnist(monkeypatch) -> Path:
+    """A user with MNIST in place (CNN_TUI_DATA_DIR): for tests of screens and themes, where
+    the app's start-up note about a missing MNIST would only be noise in the picture."""
+    root = require_mnist()
+    monkeypatch.setenv("CNN_TUI_DATA_DIR", str(root))
+    return root
+
+
+@pytest.fixture
 def mnist_root() -> Path:
     """The real MNIST copy (see the module's docstring for where it is looked for)."""
     return require_mnist()

@@ -71,7 +71,7 @@ def test_without_output_text_prints_and_files_say_where(tmp_path, capsys, monkey
     code, out, err = cli(capsys, "export", "template:lenet5", "-f", "architecture", "-o", ".")
     assert code == 0 and (tmp_path / "lenet-5-architecture.json").is_file()
     code, _, err = cli(capsys, "export", "template:lenet5", "-f", "architecture", "-o", ".")
-    assert code == 2 and "exists (use --force to replace it)" in err
+    assert code == 2 and "already exists (use --force to overwrite it)" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.py", "lenet-5-architecture.json"]
 
 

@@ -226,7 +226,7 @@ async def test_empty_store_says_what_to_do_and_the_data_view_still_works(monkeyp
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-def test_analyze_screen_snapshot_without_runs(snap_compare, monkeypatch, tmp_path, size):
+def test_analyze_screen_snapshot_without_runs(snap_compare, monkeypatch, tmp_path, size, with_mnist):
     """Analyze with an empty store: it says what to do. (A trained run's picture depends on
     run ids, times and CPU arithmetic, so the loaded views are checked by the tests above.)
     Regenerate after a deliberate change: pytest tests/test_tui_analyze.py --snapshot-update"""

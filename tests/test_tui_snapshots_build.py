@@ -9,6 +9,9 @@ import pytest
 from cnn_tui.tui.app import CnnTuiApp
 
 
+pytestmark = pytest.mark.usefixtures("with_mnist")  # no start-up note about MNIST
+
+
 @pytest.mark.parametrize("theme", ["cnn-dark", "cnn-high-contrast"])
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_build_screen(snap_compare, theme, size):

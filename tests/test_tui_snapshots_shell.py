@@ -14,6 +14,9 @@ from cnn_tui.tui.app import CnnTuiApp
 FIXED_RUNS = "/tmp/cnn-tui-snapshots/runs"  # the Runs screen shows its folder: keep it stable
 
 
+pytestmark = pytest.mark.usefixtures("with_mnist")  # no start-up note about MNIST
+
+
 @pytest.fixture(autouse=True)
 def fixed_runs_dir(monkeypatch):
     shutil.rmtree(FIXED_RUNS, ignore_errors=True)

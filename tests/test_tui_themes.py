@@ -21,6 +21,9 @@ background = "#002b36"
 """
 
 
+pytestmark = pytest.mark.usefixtures("with_mnist")  # no start-up note about MNIST
+
+
 def _notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 

@@ -306,7 +306,7 @@ async def test_a_run_from_the_app_records_what_the_command_line_records(subset_e
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-def test_train_screen_snapshot(snap_compare, size):
+def test_train_screen_snapshot(snap_compare, size, with_mnist):
     """The Train screen before a run: the settings from the Beginner file, empty charts.
     Regenerate after a deliberate change: pytest tests/test_tui_train.py --snapshot-update"""
     assert snap_compare(make_app(), press=["2"], terminal_size=size)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cnn_tui.errors import ExportError
-from cnn_tui.export.atomic import write_with
+from cnn_tui.export.atomic import check_overwrite, write_with
 from cnn_tui.export.metrics import StepAxis
 
 FORMAT = "cnn-tui/run"
@@ -171,8 +171,7 @@ def export_run(store: Any, run_id: str, output: str | None, force: bool = False)
         f"{slug(record.arch_name or 'model')}-{record.id}.h5")
     if path.is_dir():
         path = path / f"{slug(record.arch_name or 'model')}-{record.id}.h5"
-    if path.exists() and not force:
-        raise ExportError(f"{path} exists (use --force to replace it)")
+    check_overwrite(path, force)  # the one rule: an existing path (a symlink too) needs force
     return write_hdf5(record, path)
 
 

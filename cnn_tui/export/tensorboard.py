@@ -229,11 +229,11 @@ def run_events(record: Any) -> list[tuple[float, int, bytes]]:
                 out.append((when, step, scalar_summary(f"epoch/{name}", value)))
     for p in record.batch_points or []:
         e, s = int(p["epoch"]), int(p["step"])
+        when = _number(p.get("wall")) or time_at(e, s)  # when it was measured, where recorded
         for name in BATCH_SERIES:
             value = _number(p.get(name))
             if value is not None:
-                out.append((time_at(e, s), steps.at(e, s), scalar_summary(f"batch/{name}",
-                                                                           value)))
+                out.append((when, steps.at(e, s), scalar_summary(f"batch/{name}", value)))
     for g in record.grad_norms or []:
         e, s = int(g["epoch"]), int(g["step"])
         for layer, norm in (g.get("layers") or {}).items():
