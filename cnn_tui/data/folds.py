@@ -3,10 +3,10 @@
 `fold_split(labels, fold, folds, seed, limit_train)` gives (training indices, validation
 indices) for fold `fold` (0-based) of `folds`. The training file's images are put in a
 stratified order (each class shuffled by `seed`, then all classes interleaved by their position
-within the class, so any run of the order holds the classes in the file's proportions); fold k
-takes every `folds`-th image of that order starting at k. The K validation folds are therefore
-disjoint, cover the pool and are stratified (a class's count differs by at most one or two
-between folds); the test set is never touched.
+within the class, so any prefix of the order holds the classes in the file's proportions); then
+each class's images are dealt round the K folds like cards. The K validation folds are therefore
+disjoint, cover the pool and are stratified (a class's count, and a fold's size, differ by at
+most one between folds); the test set is never touched.
 
 `limit_train` (a subset for quick work) shrinks the pool to a stratified prefix of
 ceil(limit_train * K / (K - 1)) images, so each fold trains on about `limit_train` images and
@@ -56,8 +56,17 @@ def fold_split(labels, fold: int, folds: int, seed: int, limit_train: int | None
     if limit_train is not None:
         pool = min(order.size, math.ceil(int(limit_train) * folds / (folds - 1)))
         order = order[:max(folds, pool)]
-    mask = np.zeros(order.size, dtype=bool)
-    mask[fold::folds] = True
+    # deal each class's images (in their shuffled order) round the folds like cards, each class
+    # going on where the previous one stopped: a class's count differs by at most one between
+    # folds, and so do the folds' sizes
+    labels = np.asarray(labels)[order]
+    fold_of = np.empty(order.size, dtype=np.int64)
+    dealt = 0
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        fold_of[members] = (np.arange(members.size) + dealt) % folds
+        dealt += members.size
+    mask = fold_of == fold
     val, train = order[mask], order[~mask]
     if limit_train is not None:
         train = train[:max(1, int(limit_train))]
