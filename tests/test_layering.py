@@ -3,7 +3,11 @@ ones included, read with `ast` (runtime checks in test_import_hygiene.py miss an
 function that no test calls).
 
     base (errors, locations, atomic, ...) <- spec <- data <- train <- runs <- export
-        <- experiments <- session <- {tui, commands, api, cli}
+        <- session <- experiments <- {tui, commands, api, cli}
+
+(experiments sits above session: every trial, seed and fold is an ordinary run trained by
+`session.training.train_run`, the one way every front end trains; nothing in session needs a
+sweep.)
 
 - a module may import its own layer and the layers below, never above;
 - nothing outside tui/ imports textual; spec/ imports no third-party package at all (stdlib
@@ -22,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "cnn_tui"
-LAYERS = ["base", "spec", "data", "train", "runs", "export", "experiments", "session", "front"]
+LAYERS = ["base", "spec", "data", "train", "runs", "export", "session", "experiments", "front"]
 FRONT = {"tui", "commands", "api", "cli", "__main__"}
 STDLIB = set(sys.stdlib_module_names)
 
