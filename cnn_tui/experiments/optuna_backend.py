@@ -391,7 +391,7 @@ class SweepStudy:
                 if last is None and t.datetime_start is not None:
                     last = t.datetime_start.timestamp()
                 silent = now - float(last) if last is not None else 0.0
-                if silent > max(4 * interval, interval + 10):
+                if silent > 4 * max(1.0, interval):
                     why = f"its worker {who} has been silent for {silent:.0f} s"
             if why is None:
                 continue

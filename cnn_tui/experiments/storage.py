@@ -38,7 +38,7 @@ class StorageRef:
 
     @property
     def shown(self) -> str:
-        return self.target if self.kind == "journal" else shown(self.target)
+        return self.target if self.kind == "journal" else shown(self.given or self.target)
 
     @property
     def argument(self) -> str:
@@ -53,8 +53,10 @@ def parse_storage(value: str | None, runs_dir: Path, workers: int = 1) -> Storag
         return StorageRef("journal", str((Path(runs_dir) / JOURNAL_NAME).resolve()), "")
     text = str(value).strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
-        url = "postgresql" + text[len(scheme):] if scheme == "postgres" else text
+    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        # SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3; the postgres extra installs
+        # psycopg2-binary: name it, unless the URL names a driver itself
+        url = "postgresql+psycopg2" + text[len(scheme):] if "+" not in scheme else text
         return StorageRef("postgresql", url, text)
     if scheme == "sqlite":
         if workers > 1:

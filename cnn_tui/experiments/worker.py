@@ -59,11 +59,13 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name="sweep-heartbeat", daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while True:  # at once, then every interval (Optuna only watches beating trials)
             try:
                 self.handle.beat()
             except Exception:  # noqa: BLE001 - a missed beat must never break the trial
                 pass
+            if self._stop.wait(self.interval):
+                return
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
