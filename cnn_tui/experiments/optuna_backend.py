@@ -43,6 +43,7 @@ from cnn_tui.experiments.storage import StorageRef, shown
 from cnn_tui.experiments.sweepfile import FORMAT, VERSION, Dimension, Sweep, parse_sweep
 
 DEFINITION = "cnn_tui_sweep"
+LOST = "lost"  # a trial's outcome when another worker failed it as dead while it still ran
 TARGET = "cnn_tui_trials"
 STOPPED = "cnn_tui_stopped"
 CREATE_WAIT_S = 30.0
@@ -56,7 +57,28 @@ def _optuna():
                           "(it comes with cnn-tui; was it removed?)") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    # ask/tell with RDB heartbeats: we beat ourselves (worker.Heartbeat) and call
+    # fail_stale_trials ourselves (SweepStudy.reap), which is what Study.optimize would do
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     return optuna
+
+
+def lock_grace(heartbeat: float) -> int:
+    """Seconds after which a journal lock left by a killed worker is broken (Optuna's default
+    30 for the default heartbeat; shorter with a shorter heartbeat, never under 5)."""
+    return int(max(5, min(30, 2 * heartbeat)))
+
+
+def stale_after(heartbeat: float) -> float:
+    """A journal trial is dead when its worker has not beaten for this long: 4 heartbeats, and
+    always longer than a stuck lock stalls every writer (its grace) plus 2 heartbeats, so a
+    worker killed while holding the lock never makes the live ones look dead."""
+    heartbeat = max(1.0, float(heartbeat))
+    return max(4 * heartbeat, lock_grace(heartbeat) + 2 * heartbeat)
+
+
+class TrialTaken(CnnTuiError):
+    """This worker's trial was failed (and re-queued) by another worker that took it for dead."""
 
 
 def _first_line(exc: BaseException) -> str:
@@ -97,8 +119,8 @@ class Backend:
                                   f"({exc.strerror or exc})") from None
             try:
                 # the open(O_EXCL) lock: works on local disks and NFSv3+ (Optuna's docs)
-                self.storage = JournalStorage(JournalFileBackend(
-                    str(path), lock_obj=JournalFileOpenLock(str(path))))
+                self.storage = JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(
+                    str(path), grace_period=lock_grace(self.heartbeat))))
             except (OSError, ValueError) as exc:
                 raise CnnTuiError(f"--storage {path}: cannot open the journal "
                                   f"({_first_line(exc)})") from None
@@ -341,6 +363,8 @@ class SweepStudy:
         optuna = _optuna()
         states = optuna.trial.TrialState
         trial = handle.trial
+        if outcome.state == LOST:
+            return outcome.message
         state = "failed" if outcome.state == "interrupted" else outcome.state
         try:
             for key, value in (("state", state), ("message", outcome.message),
@@ -391,7 +415,7 @@ class SweepStudy:
                 if last is None and t.datetime_start is not None:
                     last = t.datetime_start.timestamp()
                 silent = now - float(last) if last is not None else 0.0
-                if silent > 4 * max(1.0, interval):
+                if silent > stale_after(interval):
                     why = f"its worker {who} has been silent for {silent:.0f} s"
             if why is None:
                 continue
@@ -426,8 +450,16 @@ class TrialHandle:
     def params(self) -> dict:
         return dict(self.trial.params)
 
+    def _taken(self) -> TrialTaken:
+        return TrialTaken(f"trial {self.number} was failed and re-queued by another worker (this "
+                          "one had not been heard of for too long)")
+
     def report(self, value: float, step: int) -> None:
-        self.trial.report(value, step)
+        optuna = _optuna()
+        try:
+            self.trial.report(value, step)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            raise self._taken() from None
 
     def should_prune(self) -> bool:
         return self.trial.should_prune()
@@ -436,8 +468,8 @@ class TrialHandle:
         optuna = _optuna()
         try:
             self.trial.set_user_attr(key, _jsonable(value))
-        except optuna.exceptions.UpdateFinishedTrialError as exc:
-            raise CnnTuiError(f"trial {self.number}: {_first_line(exc)}") from None
+        except optuna.exceptions.UpdateFinishedTrialError:
+            raise self._taken() from None
 
     def beat(self) -> None:
         """Say this worker is alive (journal: a time attribute; PostgreSQL: Optuna's heartbeat)."""
@@ -478,12 +510,16 @@ def _views(frozen) -> list[TrialView]:
             number=t.number, state=state, value=t.value, params=dict(t.params),
             runs=list(attrs.get("runs") or []),
             worker=f"{worker['host']}:{worker['pid']}" if worker.get("host") else "",
-            gpu=worker.get("gpu"), message=str(attrs.get("message") or ""),
+            gpu=worker.get("gpu"),
+            message=str(attrs.get("message") or (  # failed by Optuna's heartbeat check
+                f"no heartbeat from its worker: re-queued as trial {requeued[t.number]}"
+                if t.number in requeued else "")),
             diverged=bool(attrs.get("diverged")),
             started=t.datetime_start.timestamp() if t.datetime_start else None,
             ended=t.datetime_complete.timestamp() if t.datetime_complete else None,
             intermediate=dict(t.intermediate_values),
             counted=not attrs.get("surplus") and t.number not in requeued,
+            surplus=bool(attrs.get("surplus")),
             retry_of=int(history[-1]) if history else None,
             requeued_as=requeued.get(t.number), heartbeat=attrs.get("heartbeat"),
             queued="fixed_params" in t.system_attrs or "failed_trial" in t.system_attrs)

@@ -44,6 +44,7 @@ class TrialView:
     requeued_as: int | None = None
     heartbeat: float | None = None
     queued: bool = False  # enqueued up front (or a re-queued attempt), not sampled
+    surplus: bool = False  # asked beyond the number wanted (workers racing): never trained
 
     @property
     def run_id(self) -> str | None:
@@ -57,6 +58,7 @@ class TrialView:
     def to_dict(self) -> dict:
         return {"number": self.number, "state": self.state, "params": self.params,
                 "value": _finite(self.value), "run_id": self.run_id, "worker": self.worker,
+                "gpu": self.gpu,
                 "runs": [{**r, "value": _finite(r.get("value"))} for r in self.runs],
                 "message": self.message, "diverged": self.diverged,
                 "test_acc": self.test_acc, "retry_of": self.retry_of}

@@ -32,11 +32,12 @@ from cnn_tui.experiments.sweepfile import Dimension, Sweep, apply_params
 from cnn_tui.train.callbacks import Callback
 
 STOPPED = "interrupted"
+LOST = "lost"  # another worker failed the trial as dead while it ran here: nothing to tell
 
 
 @dataclass
 class TrialOutcome:
-    state: str  # complete, pruned, failed, invalid, interrupted
+    state: str  # complete, pruned, failed, invalid, interrupted, lost
     value: float | None = None
     message: str = ""
     runs: list[dict] = field(default_factory=list)
@@ -54,12 +55,18 @@ class PruneWatch(Callback):
         self.pruner = sweep.pruner.get("type", "none")
         self.prune = prune and self.pruner != "none"
         self.pruned_at: int | None = None
+        self.lost = ""  # why the trial is no longer this worker's
 
     def on_epoch_end(self, trainer, event) -> None:
         value = getattr(event, self.metric)
         if value is None or not math.isfinite(value):
             return
-        self.handle.report(float(value), int(event.epoch))
+        try:
+            self.handle.report(float(value), int(event.epoch))
+        except CnnTuiError as err:  # another worker took this trial for dead and re-queued it
+            self.lost = err.message
+            trainer.end_training("stopped", f"{err.message}: this run stops here")
+            return
         if self.prune and event.epoch < event.epochs and self.handle.should_prune():
             self.pruned_at = event.epoch
             trainer.end_training("pruned", f"pruned by the sweep's {self.pruner} pruner after "
@@ -183,6 +190,8 @@ def run_trial(sweep: Sweep, handle, settings, device: str | None = None, control
         if result.status == "pruned":
             return TrialOutcome("pruned", value=value, message=result.message, runs=runs,
                                 params=params)
+        if prune.lost:
+            return TrialOutcome(LOST, message=prune.lost, runs=runs, params=params)
         if result.status == "stopped":
             return TrialOutcome(STOPPED, message=result.message, runs=runs, params=params)
         if result.status == "failed" and not diverged:
