@@ -1,8 +1,9 @@
 """Sweeps across processes, honestly: real worker processes (`cnn-tui sweep worker`), each with
 its own run store and its own host name (a UTS namespace: `unshare --uts`), sharing one journal
 file, then one PostgreSQL server started here; one worker is killed with `kill -9` mid-trial.
-No trial runs twice, all N finish. And `sweep run --gpus` starting one worker per GPU with
-CUDA_VISIBLE_DEVICES set (trained on the CPU here: this machine has no GPU)."""
+No trial runs twice, all N finish. On the journal the third box joins with `sweep run FILE
+--gpus all` and CUDA_VISIBLE_DEVICES=0,1: one worker process per GPU, each seeing only its own
+(they train on the CPU here: this machine has no GPU; only the spawning is tested)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import pytest
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.experiments.optuna_backend import Backend
 from cnn_tui.experiments.storage import parse_storage
-from cnn_tui.experiments.sweepfile import parse_sweep
+from cnn_tui.experiments.sweepfile import load_sweep
 from cnn_tui.experiments.worker import plan_workers
 from cnn_tui.runs.store import RunStore
 
@@ -46,14 +47,16 @@ needs_hostnames = pytest.mark.skipif(
     not UNSHARE, reason="different host names need `unshare --uts` (root or user namespaces)")
 
 
-def _sweep(name: str):
-    return parse_sweep({
+def _sweep_file(tmp_path, name: str) -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({
         "format": "cnn-tui/sweep", "version": 1, "name": name, "base": "template:beginner",
         "sampler": "random", "pruner": "none", "trials": TRIALS,
         "space": {"training.learning_rate": {"type": "float", "low": 1e-3, "high": 1e-2,
                                              "log": True}},
         "data": {"limit_train": 600, "limit_test": 100},
-        "training": {"epochs": 2, "val_size": 200}}, "test")
+        "training": {"epochs": 2, "val_size": 200}}))
+    return path
 
 
 def _env(**extra) -> dict:
@@ -62,11 +65,19 @@ def _env(**extra) -> dict:
     return env
 
 
-def _start_worker(name, storage_arg, runs, mnist_root, host, log):
-    argv = [sys.executable, "-m", "cnn_tui", "sweep", "worker", name, "--storage", storage_arg,
-            "--runs-dir", str(runs), "--data-dir", str(mnist_root), "--heartbeat", str(HEARTBEAT)]
+def _start_worker(name, storage_arg, runs, mnist_root, host, log, run_file=None):
+    """`cnn-tui sweep worker NAME` under host name `host`; with `run_file`: `cnn-tui sweep run
+    FILE --gpus all` there instead (CUDA_VISIBLE_DEVICES=0,1: two GPU workers)."""
+    tail = ["--storage", storage_arg, "--runs-dir", str(runs), "--data-dir", str(mnist_root),
+            "--heartbeat", str(HEARTBEAT)]
+    argv = [sys.executable, "-m", "cnn_tui", "sweep", "worker", name, *tail]
+    env = _env()
+    if run_file is not None:
+        argv = [sys.executable, "-m", "cnn_tui", "sweep", "run", str(run_file), "--gpus", "all",
+                *tail]
+        env["CUDA_VISIBLE_DEVICES"] = "0,1"
     argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host, *argv]
-    return subprocess.Popen(argv, env=_env(), stdout=log, stderr=subprocess.STDOUT,
+    return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
 
 
@@ -84,14 +95,18 @@ def _kill_mid_trial(study, victim, deadline_s=90.0):
     raise AssertionError("the victim never started a trial")
 
 
-def _multi_worker_sweep(tmp_path, mnist_root, storage, name):
+def _multi_worker_sweep(tmp_path, mnist_root, storage, name, gpus_on_c=False):
+    """box-a, box-b and box-c run workers of one sweep; box-b is killed with kill -9 mid-trial.
+    `gpus_on_c`: box-c joins with `sweep run FILE --gpus all` (two GPU workers) instead."""
     backend = Backend(parse_storage(storage, tmp_path), heartbeat=HEARTBEAT)
-    study, created = backend.create(_sweep(name))
+    sweep_file = _sweep_file(tmp_path, name)
+    study, created = backend.create(load_sweep(sweep_file))
     assert created
     hosts = ["box-a", "box-b", "box-c"]
     stores = {h: tmp_path / f"runs-{h}" for h in hosts}
     logs = {h: open(tmp_path / f"{h}.log", "wb") for h in hosts}
-    workers = {h: _start_worker(name, backend.ref.argument, stores[h], mnist_root, h, logs[h])
+    workers = {h: _start_worker(name, backend.ref.argument, stores[h], mnist_root, h, logs[h],
+                                sweep_file if gpus_on_c and h == "box-c" else None)
                for h in hosts}
     try:
         killed = _kill_mid_trial(study, workers["box-b"])
@@ -134,14 +149,23 @@ def _multi_worker_sweep(tmp_path, mnist_root, storage, name):
                    if f"trial:{killed}" in r.tags]
     assert len(killed_runs) == 1 and killed_runs[0].status == "running"  # left as the kill left it
     assert len({v.worker.split(":")[0] for v in done}) >= 2  # the work was shared
-    return lost[0]
+    return lost[0], done
 
 
 @needs_hostnames
 def test_three_hosts_share_a_journal_and_survive_a_kill_9(tmp_path, mnist_root):
     journal = tmp_path / "shared" / "sweeps.journal"
-    lost = _multi_worker_sweep(tmp_path, mnist_root, f"journal:{journal}", "journal-3")
+    lost, done = _multi_worker_sweep(tmp_path, mnist_root, f"journal:{journal}", "journal-3",
+                                     gpus_on_c=True)
     assert "its worker box-b:" in lost.message and "has been silent for" in lost.message
+    # box-c ran `sweep run FILE --gpus all` with CUDA_VISIBLE_DEVICES=0,1 on this CPU box: it
+    # joined the sweep and started one worker per GPU, each seeing only its own
+    log = (tmp_path / "box-c.log").read_text()
+    assert "sweep journal-3: joined in" in log and "gpu 0: pid " in log and "gpu 1: pid " in log
+    on_c = [v for v in done if v.worker.startswith("box-c:")]
+    assert on_c and {v.gpu for v in on_c} <= {"0", "1"}
+    assert all(v.gpu is None for v in done if not v.worker.startswith("box-c:"))
+    assert {RunStore(tmp_path / "runs-box-c").get(v.run_id).device for v in on_c} == {"cpu"}
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -190,7 +214,7 @@ def postgres_url():
 
 @needs_hostnames
 def test_three_hosts_share_postgresql_and_survive_a_kill_9(tmp_path, mnist_root, postgres_url):
-    lost = _multi_worker_sweep(tmp_path, mnist_root, postgres_url, "pg-3")
+    lost, _ = _multi_worker_sweep(tmp_path, mnist_root, postgres_url, "pg-3")
     assert lost.state == "failed"  # failed by Optuna's heartbeat check, re-queued by its callback
 
 
@@ -223,25 +247,3 @@ def test_worker_plans():
             ({"gpus": "all", "gpu_count": 1, "per_gpu": 0}, "--per-gpu: must be at least 1")):
         with pytest.raises(CnnTuiError, match=re.escape(message)):
             plan_workers(**kwargs)
-
-
-def test_sweep_run_gpus_starts_one_worker_per_gpu(tmp_path, mnist_root):
-    """CUDA_VISIBLE_DEVICES=0,1 on this CPU box: `--gpus all` starts two workers, one seeing
-    GPU 0 and one GPU 1 (each trains on the CPU here: torch finds no CUDA device)."""
-    (tmp_path / "s.json").write_text(json.dumps({
-        "format": "cnn-tui/sweep", "version": 1, "name": "gpus", "kind": "compare", "variants": {"a": "template:beginner", "b": "template:lenet5"},
-        "data": {"limit_train": 300, "limit_test": 100},
-        "training": {"epochs": 1, "val_size": 200}}))
-    out = subprocess.run(
-        [sys.executable, "-m", "cnn_tui", "sweep", "run", str(tmp_path / "s.json"), "--gpus", "all",
-         "--runs-dir", str(tmp_path / "runs"), "--data-dir", str(mnist_root), "--json"],
-        env=_env(CUDA_VISIBLE_DEVICES="0,1"), capture_output=True, text=True, timeout=240)
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
-    assert "gpu 0: pid " in out.stderr and "gpu 1: pid " in out.stderr
-    trials = result["trials"]
-    assert len(trials) == 2 and {t["state"] for t in trials} == {"complete"}
-    # both workers take a trial at once (a worker asks before it imports torch)
-    assert {t["gpu"] for t in trials} == {"0", "1"} and len({t["worker"] for t in trials}) == 2
-    store = RunStore(tmp_path / "runs")
-    assert {store.get(t["run_id"]).device for t in trials} == {"cpu"}

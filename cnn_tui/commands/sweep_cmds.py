@@ -312,16 +312,19 @@ def _result(study, backend, views=None) -> dict:
 def _plans(args):
     from cnn_tui.experiments.worker import plan_workers
     gpu_count = 0
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if args.gpus is not None:
-        import torch
-        gpu_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if visible is not None:  # the GPUs named there are the ones to share out
+            gpu_count = len([v for v in visible.split(",") if v.strip()])
+        else:
+            import torch
+            gpu_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if args.device and args.device not in ("auto", "cuda", "cuda:0"):
             raise CnnTuiError(f"--gpus with --device {args.device}: each GPU worker trains on its "
                               "own GPU (leave --device out)")
     elif args.per_gpu != 1:
         raise CnnTuiError("--per-gpu: only with --gpus")
-    return plan_workers(args.workers, args.gpus, args.per_gpu,
-                        visible=os.environ.get("CUDA_VISIBLE_DEVICES"), gpu_count=gpu_count,
+    return plan_workers(args.workers, args.gpus, args.per_gpu, visible=visible, gpu_count=gpu_count,
                         threads=os.environ.get("CNN_TUI_THREADS") or None)
 
 
