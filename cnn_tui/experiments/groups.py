@@ -49,7 +49,7 @@ def train_group(arch, overrides: dict, settings, options, seeds: int = 1, folds:
     from cnn_tui.session.training import train_run
     first = int(overrides.get("seed") if overrides.get("seed") is not None
                 else arch.training_config()["seed"])
-    group = GroupResult(new_run_id())
+    group = GroupResult(f"exp-{new_run_id()}")
     for seed, fold in plan(first, seeds, folds):
         tags = [f"experiment:{group.experiment}"]
         label = name or arch.name
