@@ -201,6 +201,21 @@ def test_bad_input_on_the_command_line_is_one_line_and_records_nothing(tmp_path,
         assert not (tmp_path / "x.db").exists()
 
 
+def test_a_sweep_of_the_same_name_and_another_definition_is_refused(tmp_path, capsys, mnist_root):
+    from cnn_tui.experiments.optuna_backend import Backend
+    runs = tmp_path / "runs"
+    Backend(parse_storage(None, runs)).create(sweepfile.parse_sweep(BASE, "s"))
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(sweep_with(space={
+        "training.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1}})))
+    code, _, err = _cli(["sweep", "run", str(path), "--runs-dir", str(runs), "--data-dir",
+                         str(mnist_root)], capsys)
+    assert code == 2 and err.strip().splitlines() == [
+        f"cnn-tui: error: sweep 't' exists in {runs / 'sweeps.journal'} with another definition "
+        "(space differs): `cnn-tui sweep delete t` first, or give the sweep another name"]
+    assert not (runs / "runs.db").exists()
+
+
 def test_a_worker_joining_a_sweep_of_another_format_version_is_refused(tmp_path, capsys):
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage

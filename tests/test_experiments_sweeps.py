@@ -293,3 +293,54 @@ def test_dead_workers_trials_are_failed_and_requeued_once(tmp_path):
         sorted([p_dead["training.learning_rate"], p_far["training.learning_rate"]])
     assert study.ask(me) is None
     assert study.counts().running == 3 and len([v for v in study.trials() if v.counted]) == 3
+
+
+def test_invalid_architectures_are_not_trained_and_a_stopped_worker_requeues(tmp_path, capsys,
+                                                                           mnist_root):
+    runs = tmp_path / "runs"
+    # conv 11 -> 18 -> pool 9 -> conv 9, 10 or 11: no room left: those break a rule
+    path = write(tmp_path, {
+        "format": "cnn-tui/sweep", "version": 1, "name": "shapes", "base": "template:beginner",
+        "sampler": "grid", "pruner": "none",
+        "space": {"layers[0].kernel_size": {"type": "categorical", "choices": [11]},
+                  "layers[3].kernel_size": {"type": "categorical", "choices": [3, 9, 10, 11]}},
+        "data": {"limit_train": 500, "limit_test": 100}, "training": {**TRAIN, "epochs": 1}})
+    result, err = sweep_json(["sweep", "run", path, "--runs-dir", str(runs),
+                              "--data-dir", str(mnist_root)], capsys)
+    assert "warning: " in err and " of 64 sampled architectures break a rule" in err
+    by = {t["params"]["layers[3].kernel_size"]: t for t in result["trials"]}
+    assert by[3]["state"] == "complete"
+    for k in (9, 10, 11):
+        assert by[k]["state"] == "invalid" and by[k]["runs"] == []
+        assert by[k]["message"].startswith("cannot train 'Beginner': ")
+    assert len(RunStore(runs).list_runs()) == 1  # the invalid one was never a run
+
+    # a worker asked to stop (Ctrl-C, SIGTERM) mid-run: the run stops, its trial is re-queued
+    from cnn_tui.experiments.optuna_backend import Backend
+    from cnn_tui.experiments.storage import parse_storage
+    from cnn_tui.experiments.sweepfile import parse_sweep
+    from cnn_tui.experiments.worker import Identity, work
+    from cnn_tui.session.settings import Settings
+    from cnn_tui.train.callbacks import Callback
+    from cnn_tui.train.control import Control
+
+    class StopAtFirstEpoch(Callback):
+        def on_epoch_end(self, trainer, event):
+            control.stop()
+
+    sweep = parse_sweep({**json.loads((tmp_path / "s.json").read_text()), "name": "stop-me",
+                         "sampler": "random", "trials": 2, "space": {
+                             "training.learning_rate": {"type": "float", "low": 1e-3,
+                                                        "high": 1e-2}},
+                         "training": {**TRAIN, "epochs": 2}}, "s")
+    study, _ = Backend(parse_storage(None, runs)).create(sweep)
+    control = Control()
+    summary = work(study, Settings.from_env(data_dir=mnist_root, runs_dir=runs), Identity.here(),
+                   control=control, callbacks=[StopAtFirstEpoch()])
+    assert summary.reason == "interrupted"
+    views = study.trials()
+    first = next(v for v in views if v.number == 0)
+    retry = next(v for v in views if v.retry_of == 0)
+    assert first.state == "failed" and not first.counted and retry.state == "waiting"
+    assert retry.params == first.params
+    assert RunStore(runs).get(first.runs[0]["run_id"]).status == "stopped"
