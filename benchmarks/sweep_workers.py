@@ -39,8 +39,10 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, int]:
-    """(command wall seconds, steady trials/minute, trials) of one fresh sweep."""
+def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, int, float]:
+    """(command wall seconds, steady trials/minute, trials, CPU seconds of every process) of
+    one fresh sweep."""
+    import resource
     from cnn_tui.experiments.optuna_backend import Backend
     from cnn_tui.experiments.storage import parse_storage
     name = f"bench-{label}"
@@ -56,18 +58,21 @@ def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, i
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if args.per_gpu is None:
         env.setdefault("CNN_TUI_THREADS", "1")
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "cnn_tui", "sweep", "run", str(path),
                            "--runs-dir", str(runs), "--data-dir", str(args.data_dir), "--json",
                            *extra], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{label}: sweep run failed ({done.returncode}): {done.stderr[-1500:]}")
     study = Backend(parse_storage(None, runs)).open(name)
     trials = [t for t in study.trials() if t.counted and t.state == "complete"]
     start = min(t.started for t in trials)
     end = max(t.ended for t in trials)
-    return wall, 60.0 * len(trials) / (end - start), len(trials)
+    return wall, 60.0 * len(trials) / (end - start), len(trials), cpu
 
 
 def main() -> int:
@@ -83,10 +88,14 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="cnn-tui-workers-bench-") as tmp:
         for label, extra in settings:
-            wall, rate, n = one(args, Path(tmp), label, extra)
+            wall, rate, n, cpu = one(args, Path(tmp), label, extra)
             rows.append((label, wall, rate))
+            # CPU seconds over wall seconds: how many cores the sweep got (other programs on
+            # the machine take the rest); CPU per trial: what a trial costs whatever the load
             print(f"{label}: {n} trials in {wall:.1f} s ({60 * n / wall:.1f} trials/min with "
-                  f"process starts); steady {rate:.1f} trials/min", flush=True)
+                  f"process starts); steady {rate:.1f} trials/min; {cpu:.1f} CPU s "
+                  f"({cpu / wall:.2f} cores busy on average, {cpu / n:.2f} CPU s per trial)",
+                  flush=True)
     first = rows[0]
     for label, wall, rate in rows[1:]:
         print(f"{label} vs {first[0]}: {first[1] / wall:.2f}x by wall time, "
