@@ -87,8 +87,8 @@ class DivergenceWatch(Callback):
 class RunIdNote(Callback):
     """Puts the run id on the trial as soon as the run exists (the live table shows it)."""
 
-    def __init__(self, handle, runs: list[dict]) -> None:
-        self.handle, self.runs = handle, runs
+    def __init__(self, handle) -> None:
+        self.handle = handle
 
     def on_run_start(self, trainer, event) -> None:
         try:
@@ -168,8 +168,8 @@ def run_trial(sweep: Sweep, handle, settings, device: str | None = None, control
                              device=device, fold=(fold, sweep.folds) if fold is not None else None)
         prune = PruneWatch(handle, sweep, prune=(index == 0 and sweep.kind == "search"))
         divergence = DivergenceWatch()
-        watchers = [prune, divergence, RunIdNote(handle, runs)] if index == 0 else \
-            [divergence, RunIdNote(handle, runs)]
+        watchers = [prune, divergence, RunIdNote(handle)] if index == 0 else \
+            [divergence, RunIdNote(handle)]
         try:
             result = train_run(arch, {**overrides, "seed": seed}, settings=settings,
                                options=options, name=label, tags=tags,
