@@ -26,13 +26,14 @@ COMMAND_MODULES = (
     "runs_cmds",      # runs list|show|export|delete
     "export_cmds",    # export, predict
     "history_cmds",   # history list|show|restore|diff
+    "sweep_cmds",     # sweep run|worker|list|status|best|report|stop|delete
 )
 
 # The top-level command names those modules register, known without importing them: a start
 # of the app (`cnn-tui`, `cnn-tui FILE`) must not pay for building every command's parser
 # (60-80 ms here). tests/test_cli_spec.py checks this list against the parser.
 COMMAND_NAMES = frozenset({"new", "templates", "share", "convert", "summary", "validate", "data",
-                           "train", "runs", "export", "predict", "history"})
+                           "train", "runs", "export", "predict", "history", "sweep"})
 
 
 # The themes `--help` names (tests/test_cli_help.py checks each is one the app offers).

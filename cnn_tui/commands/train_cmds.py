@@ -77,6 +77,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="steps between progress updates (default 10 on the CPU, 50 on CUDA; "
                         "at least every 0.5 s however slow a step is)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    p.add_argument("--seeds", type=int, metavar="N", help="train N runs (seeds S..S+N-1) as one "
+                   "experiment and print the mean ± 95%% confidence interval")
+    p.add_argument("--folds", type=int, metavar="K", help="k-fold cross-validation: K runs, each "
+                   "validating on one of K disjoint stratified folds of the training images")
     p.add_argument("--detach", action="store_true",
                    help="train in a background process that outlives this terminal (the app "
                         "attaches to it: Train screen, a); prints the run id and log file")
@@ -260,7 +264,7 @@ class StopSignals:
               "(again to abort)", file=sys.stderr, flush=True)
         self.control.stop()
 
-    def install(self) -> "StopSignals":
+    def install(self) -> StopSignals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._previous[sig] = signal.signal(sig, self._handler)
@@ -336,6 +340,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     control = Control()
     signals = StopSignals(control).install()  # until the end: a late signal must not cut the report
     source_path = args.source_path or (args.source if args.source and Path(args.source).is_file() else None)
+    if args.seeds is not None or args.folds is not None:  # one experiment of several runs
+        from cnn_tui.commands.sweep_cmds import run_group
+        try:
+            code = run_group(args, arch, overrides, settings, options, printer, control, source_path)
+        finally:
+            signals.restore()
+            if isinstance(printer, RichPrinter):
+                printer.close()
+        return (signals.code or code) if code == 130 else code
     try:
         try:
             result = train_run(arch, overrides, settings=settings, options=options,

@@ -93,12 +93,16 @@ class DeviceData:
 
 
 def to_device(arrays, device, val_size: int = 5000, seed: int = 0,
-              limit_train: int | None = None, limit_test: int | None = None) -> DeviceData:
+              limit_train: int | None = None, limit_test: int | None = None,
+              fold: tuple[int, int] | None = None) -> DeviceData:
     """Split `arrays` (cnn_tui.data.MnistArrays) and put every split on `device` once.
 
     The validation set is `val_size` images drawn from the training file with a generator seeded
     by `seed` (so a resumed run gets the same split); `limit_train` keeps that many of the
     remaining training images, `limit_test` the first that many test images.
+    `fold=(k, K)`: k-fold cross-validation instead: the validation set is fold k of K disjoint
+    stratified folds of the training file (`cnn_tui.data.folds`, seeded by `seed`; `val_size`
+    is not used), the training set the other folds.
     """
     import numpy as np
     import torch
@@ -110,11 +114,17 @@ def to_device(arrays, device, val_size: int = 5000, seed: int = 0,
         test_x = torch.from_numpy(np.ascontiguousarray(arrays.test_images))
         test_y = torch.from_numpy(np.ascontiguousarray(arrays.test_labels)).long()
     n = train_x.shape[0]
-    val_size = max(0, min(int(val_size), n - 1))
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
-    val_idx, train_idx = perm[:val_size], perm[val_size:]
-    if limit_train is not None:
-        train_idx = train_idx[: max(1, int(limit_train))]
+    if fold is not None:
+        from cnn_tui.data.folds import fold_split
+        train_np, val_np = fold_split(arrays.train_labels, fold[0], fold[1], seed, limit_train)
+        train_idx, val_idx = torch.from_numpy(train_np), torch.from_numpy(val_np)
+        val_size = int(val_idx.numel())
+    else:
+        val_size = max(0, min(int(val_size), n - 1))
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
+        val_idx, train_idx = perm[:val_size], perm[val_size:]
+        if limit_train is not None:
+            train_idx = train_idx[: max(1, int(limit_train))]
     train_idx, _ = torch.sort(train_idx)
     val_idx, _ = torch.sort(val_idx)
     test_idx = torch.arange(test_x.shape[0])

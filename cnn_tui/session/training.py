@@ -60,6 +60,9 @@ def _resume_state(store, run_id: str, arch, overrides: dict, options: RunOptions
             value = saved.get(key) if state is not None else record.config.get(key)
             if value is not None:
                 setattr(options, key, int(value))
+    fold = saved.get("fold") if state is not None else record.config.get("fold")
+    if options.fold is None and fold:
+        options.fold = tuple(int(v) for v in fold)  # a k-fold run resumes on its own fold
     done = len(record.epochs)
     epochs = int(settings.get("epochs") or arch.training_config()["epochs"])
     if record.status == "finished" and done >= epochs:

@@ -22,15 +22,25 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from cnn_tui.errors import TrainingError
 from cnn_tui.train import checkpoint as ckpt
 from cnn_tui.train.callbacks import Outcome, as_callbacks, dispatch
 from cnn_tui.train.control import Control
-from cnn_tui.train.events import (BatchEnd, DeviceStats, EpochEnd, EvalDone, GradNorms, Log,
-                                  RunEnd, RunStart, Stage)
+from cnn_tui.train.events import (
+    BatchEnd,
+    DeviceStats,
+    EpochEnd,
+    EvalDone,
+    GradNorms,
+    Log,
+    RunEnd,
+    RunStart,
+    Stage,
+)
 
 CHECKPOINT_FORMAT = "cnn-tui/checkpoint"
 
@@ -47,6 +57,7 @@ class RunOptions:
     compile: bool = False  # torch.compile the model (helps on GPU; not on CPU)
     mistakes: int = 32  # how many most-confident mistakes the evaluation keeps
     evaluate_test: bool = True  # evaluate on the test set at the end
+    fold: tuple[int, int] | None = None  # (k, K): validate on fold k of K (cnn_tui.data.folds)
 
 
 @dataclass
@@ -161,6 +172,12 @@ def check_options(options: RunOptions) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise TrainingError(f"{name}: must be a whole number >= {least}, got {value!r}")
         setattr(options, name, value)
+    if options.fold is not None:
+        from cnn_tui.data.folds import check_fold
+        try:
+            options.fold = check_fold(options.fold)
+        except ValueError as exc:
+            raise TrainingError(str(exc)) from None
 
 
 def default_progress_every(device_kind: str) -> int:
@@ -236,7 +253,8 @@ class Trainer:
 
     def end_training(self, status: str, message: str) -> None:
         """Called by a callback (early stopping, diagnosis, pruning): training ends after the
-        current epoch with `status` (finished or failed) and `message`."""
+        current epoch with `status` (finished, failed, or pruned: a sweep's trial stopped by
+        its pruner; no test evaluation, recorded as such) and `message`."""
         self.end_request = Outcome(status, message)
 
     # ------------------------------------------------------------------ setup
@@ -272,7 +290,7 @@ class Trainer:
         arrays = load_arrays(self.options.data_dir)
         self.data = to_device(arrays, self.dev.torch_device, val_size=self.config["val_size"],
                               seed=self.config["seed"], limit_train=self.options.limit_train,
-                              limit_test=self.options.limit_test)
+                              limit_test=self.options.limit_test, fold=self.options.fold)
 
         self.stage("model", "building the model…")
         seed = int(self.config["seed"])
@@ -309,9 +327,13 @@ class Trainer:
 
     @property
     def recorded_config(self) -> dict:
-        """What the store records as the run's settings: the config and the subset sizes."""
-        return {**self.config, "limit_train": self.options.limit_train,
-                "limit_test": self.options.limit_test}
+        """What the store records as the run's settings: the config, the subset sizes and, for
+        a k-fold run, its fold [k, K]."""
+        out = {**self.config, "limit_train": self.options.limit_train,
+               "limit_test": self.options.limit_test}
+        if self.options.fold is not None:
+            out["fold"] = list(self.options.fold)
+        return out
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_state(self, epoch: int, step: int = 0, perm=None,
@@ -331,7 +353,8 @@ class Trainer:
             "best": dict(self.best),
             "rng": ckpt.rng_state(),
             "options": {"limit_train": self.options.limit_train,
-                        "limit_test": self.options.limit_test},
+                        "limit_test": self.options.limit_test,
+                        "fold": list(self.options.fold) if self.options.fold else None},
         }
 
     def _restore(self, state: dict, rng: bool = True) -> None:
@@ -543,6 +566,7 @@ class Trainer:
 
     def _train_epoch(self, epoch: int, epochs: int, start_step: int, perm, partial: dict) -> dict:
         import torch
+
         from cnn_tui.train.probes import grad_norm_tensors
         model, opt, data, dev = self.model, self.optimizer, self.data.train, self.dev
         bs = int(self.config["batch_size"])
@@ -556,7 +580,7 @@ class Trainer:
         grad_every = int(self.options.grad_norms_every or 0)
         want_grads = grad_every > 0 and bool(self.callbacks)
         model.train()
-        zero = lambda dtype: torch.zeros((), dtype=dtype, device=dev.torch_device)  # noqa: E731
+        zero = lambda dtype: torch.zeros((), dtype=dtype, device=dev.torch_device)
         win_loss, win_correct = zero(torch.float32), zero(torch.int64)
         seen = int(partial.get("seen", 0))
         tot_loss, tot_correct = float(partial.get("loss_sum", 0.0)), int(partial.get("correct", 0))

@@ -1,0 +1,107 @@
+"""Trials per minute with more workers: `cnn-tui sweep run FILE --workers W` for each W of
+`--workers` (CPU: each worker at CNN_TUI_THREADS=1 unless set), or `--gpus all --per-gpu K` for
+each K of `--per-gpu` (on a GPU box), each a fresh sweep of the same N random-search trials.
+
+Two figures per setting: the whole command's wall time (process starts included), and the
+steady rate, from the first trial's start to the last trial's end as the storage recorded them.
+Prints each and the ratio to the first setting (CPU target: 2 workers >= 1.7x 1 worker on a
+2-core machine).
+
+    python benchmarks/sweep_workers.py --data-dir DIR --workers 1,2
+    python benchmarks/sweep_workers.py --data-dir DIR --per-gpu 1,2,4 --limit-train 60000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--workers", default="1,2", help="worker counts to compare (CPU)")
+    p.add_argument("--per-gpu", default=None, help="workers per GPU to compare, e.g. 1,2,4")
+    p.add_argument("--trials", type=int, default=12)
+    p.add_argument("--limit-train", type=int, default=4000)
+    p.add_argument("--limit-test", type=int, default=500)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--template", default="template:beginner")
+    p.add_argument("--data-dir", default=os.environ.get("CNN_TUI_DATA_DIR"))
+    return p.parse_args()
+
+
+def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, int, float]:
+    """(command wall seconds, steady trials/minute, trials, CPU seconds of every process) of
+    one fresh sweep."""
+    import resource
+    from cnn_tui.experiments.optuna_backend import Backend
+    from cnn_tui.experiments.storage import parse_storage
+    name = f"bench-{label}"
+    path = root / f"{name}.json"
+    path.write_text(json.dumps({
+        "format": "cnn-tui/sweep", "version": 1, "name": name, "base": args.template,
+        "kind": "search", "sampler": "random", "pruner": "none", "trials": args.trials,
+        "space": {"training.learning_rate": {"type": "float", "low": 5e-4, "high": 5e-3,
+                                             "log": True}},
+        "data": {"limit_train": args.limit_train, "limit_test": args.limit_test},
+        "training": {"epochs": args.epochs, "val_size": 1000}}))
+    runs = root / f"runs-{label}"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if args.per_gpu is None:
+        env.setdefault("CNN_TUI_THREADS", "1")
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "cnn_tui", "sweep", "run", str(path),
+                           "--runs-dir", str(runs), "--data-dir", str(args.data_dir), "--json",
+                           *extra], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    if done.returncode != 0:
+        raise SystemExit(f"{label}: sweep run failed ({done.returncode}): {done.stderr[-1500:]}")
+    study = Backend(parse_storage(None, runs)).open(name)
+    trials = [t for t in study.trials() if t.counted and t.state == "complete"]
+    start = min(t.started for t in trials)
+    end = max(t.ended for t in trials)
+    return wall, 60.0 * len(trials) / (end - start), len(trials), cpu
+
+
+def main() -> int:
+    args = parse_args()
+    if not args.data_dir:
+        print("give --data-dir (MNIST root) or set CNN_TUI_DATA_DIR", file=sys.stderr)
+        return 2
+    if args.per_gpu is not None:
+        settings = [(f"per-gpu-{k}", ["--gpus", "all", "--per-gpu", k])
+                    for k in args.per_gpu.split(",")]
+    else:
+        settings = [(f"workers-{w}", ["--workers", w]) for w in args.workers.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cnn-tui-workers-bench-") as tmp:
+        for label, extra in settings:
+            wall, rate, n, cpu = one(args, Path(tmp), label, extra)
+            rows.append((label, wall, rate))
+            # CPU seconds over wall seconds: how many cores the sweep got (other programs on
+            # the machine take the rest); CPU per trial: what a trial costs whatever the load
+            print(f"{label}: {n} trials in {wall:.1f} s ({60 * n / wall:.1f} trials/min with "
+                  f"process starts); steady {rate:.1f} trials/min; {cpu:.1f} CPU s "
+                  f"({cpu / wall:.2f} cores busy on average, {cpu / n:.2f} CPU s per trial)",
+                  flush=True)
+    first = rows[0]
+    for label, wall, rate in rows[1:]:
+        print(f"{label} vs {first[0]}: {first[1] / wall:.2f}x by wall time, "
+              f"{rate / first[2]:.2f}x steady")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
