@@ -35,8 +35,8 @@ def parse_args() -> argparse.Namespace:
 
 def run(args, root: Path, recorded: bool) -> tuple[float, float]:
     from cnn_tui import api
-    from cnn_tui.session.settings import Settings
-    from cnn_tui.session.training import train_run
+    from cnn_tui.settings import Settings
+    from cnn_tui.runs.training import train_run
     from cnn_tui.train.checkpointing import Checkpointing
     from cnn_tui.train.loop import RunOptions, Trainer
 

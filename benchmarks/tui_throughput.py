@@ -132,7 +132,7 @@ async def _drive(BenchApp, args, runs: Path, pings: list[float], received: dict)
 
     from cnn_tui.api import load_architecture
     from cnn_tui.session.run import RunState
-    from cnn_tui.session.settings import Settings
+    from cnn_tui.settings import Settings
     app = BenchApp(load_architecture(args.template), offer_autosave=False,
                    settings=Settings.from_env(data_dir=args.data_dir, runs_dir=runs))
     latencies: list[float] = []

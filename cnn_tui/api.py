@@ -56,8 +56,8 @@ def train(arch_or_source, callbacks: Iterable[Callable] = (), control=None, **ov
     a run. The run is recorded exactly as `cnn-tui train` records it.
     """
     from cnn_tui.data import find_mnist
-    from cnn_tui.session.settings import Settings
-    from cnn_tui.session.training import train_run
+    from cnn_tui.settings import Settings
+    from cnn_tui.runs.training import train_run
     from cnn_tui.spec.training import TRAINING_PARAMS
     from cnn_tui.train.loop import RunOptions
     option_names = {f.name for f in fields(RunOptions)}

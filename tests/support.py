@@ -25,8 +25,8 @@ class Opts:
 
 def train(arch, config: dict | None = None, opts: Opts | None = None, callbacks=(), control=None):
     """Train and record a run exactly as the CLI and the API do (session.training.train_run)."""
-    from cnn_tui.session.settings import Settings
-    from cnn_tui.session.training import train_run
+    from cnn_tui.settings import Settings
+    from cnn_tui.runs.training import train_run
     from cnn_tui.train.loop import RunOptions
     opts = opts or Opts()
     run_fields = {f.name for f in fields(RunOptions)}

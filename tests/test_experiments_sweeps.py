@@ -320,7 +320,7 @@ def test_invalid_architectures_are_not_trained_and_a_stopped_worker_requeues(tmp
     from cnn_tui.experiments.storage import parse_storage
     from cnn_tui.experiments.sweepfile import parse_sweep
     from cnn_tui.experiments.worker import Identity, work
-    from cnn_tui.session.settings import Settings
+    from cnn_tui.settings import Settings
     from cnn_tui.train.callbacks import Callback
     from cnn_tui.train.control import Control
 

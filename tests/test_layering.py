@@ -171,11 +171,11 @@ def test_planted_textual_torch_and_optuna_imports_are_caught(tmp_path):
     root = _copy(tmp_path)
     _plant(root, "cnn_tui.runs.store", "def _draw():\n    import textual.app\n")
     _plant(root, "cnn_tui.spec.model", "def _tensor():\n    import torch\n")
-    _plant(root, "cnn_tui.session.training", "def _search():\n    import optuna\n")
+    _plant(root, "cnn_tui.session.run", "def _search():\n    import optuna\n")
     problems = "\n".join(check(root))
     assert "cnn_tui.runs.store imports textual" in problems
     assert "cnn_tui.spec.model (spec) imports torch: stdlib only" in problems
-    assert "cnn_tui.session.training imports optuna" in problems
+    assert "cnn_tui.session.run imports optuna" in problems
 
 
 def test_a_planted_cycle_is_caught(tmp_path):

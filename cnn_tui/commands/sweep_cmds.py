@@ -121,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------- opening
 
 def _settings(args):
-    from cnn_tui.session.settings import Settings
+    from cnn_tui.settings import Settings
     return Settings.from_env(data_dir=getattr(args, "data_dir", None),
                              runs_dir=getattr(args, "runs_dir", None))
 

@@ -10,7 +10,7 @@ current step, save a checkpoint, record the run as "stopped" (`--resume RUN` con
 Exit codes: 0 finished, 1 failed (NaN, divergence, out of memory at batch 1, ...), 2 bad input,
 130 / 143 stopped.
 
-The run is trained and recorded by `cnn_tui.session.training.train_run`, as every other run is;
+The run is trained and recorded by `cnn_tui.runs.training.train_run`, as every other run is;
 this module adds the command line and the printing (callbacks).
 """
 
@@ -309,8 +309,8 @@ def _detach(args: argparse.Namespace, arch, settings) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from cnn_tui import api
-    from cnn_tui.session.settings import Settings
-    from cnn_tui.session.training import train_run
+    from cnn_tui.settings import Settings
+    from cnn_tui.runs.training import train_run
     from cnn_tui.train.control import Control
     from cnn_tui.train.loop import RunOptions
 

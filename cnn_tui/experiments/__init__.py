@@ -1,7 +1,7 @@
 """Experiments: sweeps, ablations, comparisons, k-fold cross-validation and seed statistics.
 
 Every trial, seed and fold is an ordinary run, trained and recorded by
-`cnn_tui.session.training.train_run` (the one way every front end trains), tagged `sweep:NAME`,
+`cnn_tui.runs.training.train_run` (the one way every front end trains), tagged `sweep:NAME`,
 `trial:N` (and `seed:S` / `fold:F`). The search engine is Optuna; every Optuna call is in
 `optuna_backend` (the only module of the package that imports optuna). The rest is free of it:
 

@@ -46,7 +46,7 @@ def train_group(arch, overrides: dict, settings, options, seeds: int = 1, folds:
     """Train every (seed, fold) run of the experiment, in order; stops at the first run that
     fails or is stopped (its result says which)."""
     from cnn_tui.runs.store import new_run_id
-    from cnn_tui.session.training import train_run
+    from cnn_tui.runs.training import train_run
     first = int(overrides.get("seed") if overrides.get("seed") is not None
                 else arch.training_config()["seed"])
     group = GroupResult(f"exp-{new_run_id()}")

@@ -1,6 +1,6 @@
 """One trial: its parameters, its architecture, its runs; pruning and divergence as callbacks.
 
-A trial trains ordinary runs through `cnn_tui.session.training.train_run`, exactly as
+A trial trains ordinary runs through `cnn_tui.runs.training.train_run`, exactly as
 `cnn-tui train` would, tagged `sweep:NAME`, `trial:N` (and `seed:S`, `fold:F`, `variant:V`):
 a search trial one run per seed x fold (its objective is their mean), a queued ablation /
 compare trial one run.
@@ -135,7 +135,7 @@ def is_divergence(result, watch: DivergenceWatch) -> bool:
 def run_trial(sweep: Sweep, handle, settings, device: str | None = None, control=None,
               callbacks: Iterable[Any] = (), on_run=None) -> TrialOutcome:
     """Sample, check and train trial `handle.number` of `sweep`; the outcome to tell."""
-    from cnn_tui.session.training import train_run
+    from cnn_tui.runs.training import train_run
     from cnn_tui.spec.model import Architecture
     from cnn_tui.train.loop import RunOptions, check_architecture
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnn_tui.errors import CnnTuiError, TrainingError
-from cnn_tui.session.settings import Settings
+from cnn_tui.settings import Settings
 
 
 def _folder(settings: Settings) -> Path:

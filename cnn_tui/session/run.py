@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnn_tui.errors import CnnTuiError, TrainingError
-from cnn_tui.session.settings import Settings
+from cnn_tui.settings import Settings
 
 
 class RunState(str, enum.Enum):
@@ -94,7 +94,8 @@ class RunSession:
     @property
     def store(self):
         if self._store is None:
-            self._store = self.settings.store()
+            from cnn_tui.runs.store import RunStore
+            self._store = RunStore(self.settings.runs_dir)
         return self._store
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ from cnn_tui.tui.commands import AppCommands
 from cnn_tui.tui.common.confirm import ChoiceDialog
 from cnn_tui.tui.common.path_prompt import PathPrompt
 from cnn_tui.tui.common.document import Document
-from cnn_tui.session.settings import Settings
+from cnn_tui.settings import Settings
 from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
 from cnn_tui.tui.train.feed import RunFeed
 from cnn_tui.tui.build.screen import BuildScreen

@@ -33,7 +33,7 @@ def _source(text: str | None) -> tuple[Any, Path | None]:
 
 def launch(args: Any) -> int:
     """Start the app for parsed `args` (source, no_mouse, theme, data_dir, runs_dir)."""
-    from cnn_tui.session.settings import Settings
+    from cnn_tui.settings import Settings
 
     settings = Settings.from_env(data_dir=getattr(args, "data_dir", None),
                                  runs_dir=getattr(args, "runs_dir", None))

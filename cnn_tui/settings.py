@@ -1,9 +1,9 @@
 """Settings: where things are, read once from the flags and the environment, then passed down.
 
 `Settings.from_env(data_dir=..., runs_dir=...)` is built once by a front end (the app from its
-flags, a CLI command from its own) and handed to the session, which passes the paths on
-explicitly, to its training process too (as flags): nothing writes `os.environ` to reach code
-further down.
+flags, a CLI command from its own) and handed down (to the session, to `runs.training`, which
+pass the paths on explicitly, to a training process too, as flags): nothing writes `os.environ`
+to reach code further down. Stdlib only (with `locations`), so every layer may take it.
 
 `data_dir`: MNIST's root when the user named one (then only there is looked); None: the
 product's own order (`CNN_TUI_DATA_DIR`, then the user cache; see `cnn_tui.data.mnist`).
@@ -34,8 +34,3 @@ class Settings:
         return cls(runs_dir=path(runs_dir) or locations.runs_dir(),
                    state_dir=locations.state_dir(), config_dir=locations.config_dir(),
                    cache_dir=locations.cache_dir(), data_dir=path(data_dir))
-
-    def store(self):
-        """The run store these settings name."""
-        from cnn_tui.runs.store import RunStore
-        return RunStore(self.runs_dir)

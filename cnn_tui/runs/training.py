@@ -1,5 +1,6 @@
 """Train and record one run here, in this process: what `cnn-tui train`, `api.train`, the
-app's training process and every sweep trial call.
+app's training process and every sweep trial call (it sits in runs/, beside the recorder it
+assembles, so that experiments/ and session/ above can both use it).
 
 `train_run` checks what it can before anything is recorded (the architecture, the options, a
 writable store, what a resume continues), assembles the standard callbacks in their order:
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from cnn_tui.errors import CnnTuiError, TrainingError
-from cnn_tui.session.settings import Settings
+from cnn_tui.settings import Settings
 from cnn_tui.train.callbacks import Callback
 from cnn_tui.train.loop import ResumeState, RunOptions, RunResult, Trainer, check_options
 
@@ -103,7 +104,8 @@ def train_run(arch, overrides: dict | None = None, *, settings: Settings | None 
     for tag in tags or ():
         check_label(tag, "tag")
     overrides = dict(overrides or {})
-    store = settings.store()
+    from cnn_tui.runs.store import RunStore
+    store = RunStore(settings.runs_dir)
     try:
         store.ensure_writable()
     except CnnTuiError as exc:
