@@ -48,22 +48,18 @@ class RunsScreen(Screen):
     """Every run from the store (`root`: the run store folder, default the user's)."""
 
     CSS_PATH = Path(__file__).with_name("runs.tcss")
-    HELP = ("Runs: every stored run. j/k or arrows move, g/G (home/end) go to the first/last "
-            "run; enter opens it in Analyze; s sorts by the next column, S reverses; / filters "
-            "(name, id, architecture, status, tags, optimizer; escape clears); m marks for "
-            "comparison and c compares the marked runs (with no marks: the baseline with the run "
-            "under the cursor); b pins the run as a baseline (kept on top, marked ⚑, always in "
-            "a comparison); n renames, t tags (comma-separated, - clears), d deletes (asks "
-            "first); x shows the share code of the run's architecture, e exports (code, "
-            "weights, metrics of the run or of all runs); r re-reads the store (it is also "
-            "re-read every few seconds). The columns that do not fit the width are listed "
-            "under the table for the run under the cursor, with its id.")
+    HELP = ("Runs: every stored run. j/k, g/G move; enter opens it in Analyze; s sorts by the "
+            "next column, S reverses; / filters (escape clears); m marks, c compares the marked "
+            "runs (no marks: the baseline with the run under the cursor); b pins a baseline "
+            "(kept on top, ⚑, in every comparison); n renames, t tags (- clears), d deletes "
+            "(asks); x share code, e exports; r re-reads the store (also every few seconds). "
+            "Columns that do not fit are listed under the table, with the run id.")
     BINDINGS = [
         Binding("m", "mark", "Mark", id="runs.mark"),
         Binding("c", "compare", "Compare", id="runs.compare"),
-        Binding("b", "pin", "Baseline", id="runs.pin"),
         Binding("slash", "filter", "Filter", key_display="/", id="runs.filter"),
         Binding("s", "sort", "Sort", id="runs.sort"),
+        Binding("b", "pin", "Baseline", id="runs.pin"),
         Binding("S", "reverse", "Reverse", show=False, id="runs.reverse"),
         Binding("n", "rename", "Rename", show=False, id="runs.rename"),
         Binding("t", "tag", "Tag", show=False, id="runs.tag"),
