@@ -292,7 +292,7 @@ def arch_diff(old: Architecture, new: Architecture) -> ArchDiff:
     matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            for ra, rb in zip(a.rows[i1:i2], b.rows[j1:j2]):
+            for ra, rb in zip(a.rows[i1:i2], b.rows[j1:j2], strict=True):
                 changes = _changes(ra, rb)
                 diff.rows.append(DiffRow("changed" if changes else "same", Side.of(ra),
                                          Side.of(rb), changes))

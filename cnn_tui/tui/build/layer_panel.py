@@ -50,8 +50,8 @@ def formula_lines(formula: str, width: int | None) -> list[str]:
     """`formula` in lines of at most `width` cells, broken after a ": " (between what it is,
     how, and the arithmetic) and, for a piece still too wide, before a parenthesis that ends
     an expression (an aside such as "(pads 1 before, 1 after)"), then before a "+" between
-    shapes or, for arithmetic, before its "= result"; never inside brackets or parentheses. A piece that cannot fit stays whole on a
-    line of its own (None: one line)."""
+    shapes or, for arithmetic, before its "= result"; never inside brackets or parentheses.
+    A piece that cannot fit stays whole on a line of its own (None: one line)."""
     if not width or len(formula) <= width:
         return [formula]
     pieces: list[str] = []

@@ -123,11 +123,6 @@ class PreviewForm(ModalScreen):
         self.errors: dict[str, str] = {}  # field name -> why its value is refused
         self.candidate: Any = None  # what the fields describe, when all are valid
 
-    def on_mount(self) -> None:
-        # a toast from the action before ("copied Conv2D", "undid: ...") would sit over the
-        # form's fields: the form is what matters now
-        self.app.clear_notifications()
-
     # -- rows ----------------------------------------------------------------------------
     def field_row(self, p: Param, value: Any) -> ComposeResult:
         self._fields[p.name] = p
@@ -142,7 +137,8 @@ class PreviewForm(ModalScreen):
                 if p.suggested:
                     yield PickSelect(pick_options(p, value), allow_blank=True,
                                      value=value if value is not None else Select.NULL,
-                                     prompt="pick", compact=True, id=f"pick-{p.name}",
+                                     prompt="default" if p.optional else "pick", compact=True,
+                                     id=f"pick-{p.name}",
                                      field_id=f"field-{p.name}")
                 yield FieldInput(value_text(value), placeholder=p.range_text(), compact=True,
                                  id=f"field-{p.name}", presets=p.suggested,

@@ -350,6 +350,7 @@ class BuildScreen(Screen):
                 return
             self._try(lambda: edit.replace(arch, row, new_layer), f"edit {kind.title}")
 
+        self._clear_toasts()
         self.app.push_screen(LayerForm(arch, row, on_preview=self._preview), done)
 
     def action_model(self) -> None:
@@ -366,7 +367,13 @@ class BuildScreen(Screen):
             self._pending_row = row
             self.document.apply(new_arch, change_label(arch, new_arch))
 
+        self._clear_toasts()
         self.app.push_screen(ModelForm(arch, on_preview=self._preview), done)
+
+    def _clear_toasts(self) -> None:
+        """A toast from the action before ("copied Conv2D", "undid: ...") would show through
+        over a form's fields: cleared while this screen is current, so its own toasts go."""
+        self.app.clear_notifications()
 
     def _preview(self, analysis: Analysis | None) -> None:
         if analysis is None:

@@ -156,7 +156,7 @@ class CompareScreen(Screen):
                           *(Text("") for _ in self.records), key=f"section-{section}")
             for row in shown:
                 cells = [Text(printable(row.cells[0]))]
-                for cell, delta in zip(row.cells[1:], row.deltas[1:]):
+                for cell, delta in zip(row.cells[1:], row.deltas[1:], strict=True):
                     cells.append(Text(printable(f"{cell} ({delta})" if delta else cell),
                                       style="bold" if delta else ""))
                 table.add_row(Text(row.label, style="bold" if row.differs else "dim"), *cells,

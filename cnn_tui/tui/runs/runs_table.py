@@ -281,7 +281,7 @@ class RunsTable(DataTable):
         cells = [tuple(printable(c.cell(r)) for c in COLUMNS) for r in self.shown]
         fitted = fit_columns(self._widths(cells), self._room())
         self.hidden = tuple(k for k in COLUMN_KEYS if k not in fitted)
-        rows = [(r.id, self._mark(r), row) for r, row in zip(self.shown, cells)]
+        rows = [(r.id, self._mark(r), row) for r, row in zip(self.shown, cells, strict=True)]
         state = (self.sort_column, self.reverse, tuple(fitted.items()), tuple(rows))
         if state == self._drawn:
             return
@@ -297,7 +297,7 @@ class RunsTable(DataTable):
         for run_id, mark, row in rows:
             # cells as Text, never markup: names come from users and old stores
             out = [Text(mark, style="bold")]
-            for c, text in zip(COLUMNS, row):
+            for c, text in zip(COLUMNS, row, strict=True):
                 if c.key in fitted:
                     style = styles.get(text, "") if c.key == "status" else ""
                     out.append(Text(clip(text, fitted[c.key]), style=style))
