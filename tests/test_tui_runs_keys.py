@@ -209,3 +209,21 @@ def test_pinned_runs_sort_first_either_way(runs):
     for key in COLUMN_KEYS:
         for reverse in (False, True):
             assert sort_records(records, key, reverse)[0].id == ids["one"]
+
+
+async def test_compare_diff_gives_its_room_away_when_the_layers_are_the_same(runs):
+    store, ids = runs
+    app = _app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _runs(pilot)
+        await pilot.press("m", "m", "m", "c")  # five, four (both Beginner), three (LeNet-5)
+        await pilot.pause()
+        compare = app.screen
+        side = compare.query_one("#compare-diff-side")
+        assert "same layers" in str(compare.query_one("#compare-diff-title").render())
+        assert side.has_class("empty")
+        await pilot.press("right_square_bracket")  # five against three
+        assert compare.other == 2 and not side.has_class("empty")
+        assert compare.query_one("#compare-diff").row_count > 0
+        await pilot.press("right_square_bracket")  # back to four
+        assert compare.other == 1 and side.has_class("empty")

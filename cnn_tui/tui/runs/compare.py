@@ -179,7 +179,9 @@ class CompareScreen(Screen):
         self.query_one("#compare-diff-title", Static).update(Text(printable(head), style="bold"))
         table = self.query_one("#compare-diff", DataTable)
         table.clear()
+        box = self.query_one("#compare-diff-side")
         if diff is None:
+            box.set_class(True, "empty")
             return
         colours = {"added": "green", "removed": "red", "changed": "yellow", "same": ""}
         for k, row in enumerate(diff.rows):
@@ -197,6 +199,7 @@ class CompareScreen(Screen):
                           Text("  " * side.depth + side.label, style=style), shape,
                           f"{row.param_delta:+,}" if row.param_delta else "",
                           Text(", ".join(row.changes), style=style), key=str(k))
+        box.set_class(table.row_count == 0, "empty")  # the headline says it all: room for the rest
 
     def action_back(self) -> None:
         if self.maximized is not None:
