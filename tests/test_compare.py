@@ -79,3 +79,36 @@ def test_metrics_table_differences(tmp_path):
     assert curves(wide, "val_acc") == ([1.0, 2.0], [0.93, 0.975])
     diff = run_arch_diff(base, wide)
     assert diff.new_params - diff.old_params == 55952
+
+
+def test_metrics_table_has_every_setting_of_every_run(tmp_path):
+    """The whole training configuration, not a fixed subset: a setting only one run recorded
+    is a row too ('—' for the others), in the order the runs list them, after the results."""
+    from cnn_tui.runs.compare import CONFIG, DATA, RESULTS, config_keys
+
+    base, wide = _two_runs(tmp_path)
+    store = RunStore(tmp_path)
+    arch = get_template("beginner")
+    third = store.create_run(arch.to_dict(), {"optimizer": "adam", "learning_rate": 0.001,
+                                              "batch_size": 64, "epochs": 2, "augment": True,
+                                              "early_stopping": {"patience": 3}}, "cpu")
+    store.set_sizes(third, {"train": 1000, "val": 100, "test": 200})
+    store.set_figures(third, peak_memory_bytes=3 * 1024 ** 2)
+    store.finish(third, "finished", {"test_acc": 0.5})
+    rows = metrics_table([base, wide, store.get(third)])
+    assert [r.section for r in rows] == sorted((r.section for r in rows),
+                                               key=[RESULTS, CONFIG, DATA].index)
+    config = {r.label: r for r in rows if r.section == CONFIG}
+    assert config_keys([base, wide, store.get(third)]) == [
+        "optimizer", "learning_rate", "batch_size", "epochs", "augment", "early_stopping"]
+    assert list(config) == ["optimizer", "learning rate", "batch size", "epochs planned",
+                            "augment", "early stopping"]
+    assert config["augment"].cells == ["—", "—", "true"] and config["augment"].deltas[2] == "≠"
+    assert config["early stopping"].cells[2] == '{"patience": 3}'
+    assert config["learning rate"].cells == ["0.001", "0.01", "0.001"]
+    assert config["learning rate"].deltas == ["", "≠", ""]
+    assert not config["batch size"].differs
+    results = {r.label: r for r in rows if r.section == RESULTS}
+    assert results["peak memory"].cells[2] == "3.0 MiB"
+    data = {r.label: r for r in rows if r.section == DATA}
+    assert data["train images"].cells == ["—", "—", "1,000"]

@@ -10,9 +10,11 @@ import time
 
 import pytest
 
+from cnn_tui.runs.compare import config_label
 from cnn_tui.runs.history import History, arch_hash
 from cnn_tui.runs.store import RunStore
 from cnn_tui.spec.templates import get_template
+from cnn_tui.tui.runs.runs_table import COLUMN_KEYS
 
 NAMES = ("alpha", "beta", "gamma")
 
@@ -64,6 +66,15 @@ async def _runs(pilot):
     return pilot.app.screen
 
 
+async def _sort_by(pilot, table, key: str) -> None:
+    """Press s until the table is sorted by column `key` (s cycles through the columns)."""
+    for _ in range(len(COLUMN_KEYS)):
+        if table.sort_column == key:
+            return
+        await pilot.press("s")
+    assert table.sort_column == key
+
+
 async def _until(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -84,16 +95,18 @@ async def test_table_sorts_and_filters(store):
         labels = [str(c.label) for c in table.columns.values()]
         # what tells runs apart first, so it shows at 80 columns
         assert labels[:5] == ["✓", "name", "status", "test acc", "best val"]
-        row = [str(cell) for cell in table.get_row(ids["beta"])]  # cells are Text, never markup
-        assert row[1] == "beta" and row[2] == "finished" and row[7] == f"{beta.params:,}"
-        assert row[8] == "adam" and row[5] == "1/1" and row[4] == f"{100 * beta.best_val_acc:.2f}%"
-        await pilot.press("s")  # started (the last column) -> name
-        assert table.sort_column == "name" and _names(screen) == ["gamma", "beta", "alpha"]
+        cell = lambda run, key: str(table.get_cell(ids[run], key))  # Text, never markup
+        assert cell("beta", "name") == "beta" and cell("beta", "status") == "finished"
+        assert cell("beta", "params") == f"{beta.params:,}" and cell("beta", "epochs") == "1/1"
+        assert cell("beta", "best_val") == f"{100 * beta.best_val_acc:.2f}%"
+        assert cell("beta", "arch") == "Intermediate" and cell("beta", "tags") == ""
+        assert table.max_scroll_x == 0  # every drawn column whole at 120 columns
+        await _sort_by(pilot, table, "name")
+        assert _names(screen) == ["gamma", "beta", "alpha"]
         await pilot.press("S")
         assert _names(screen) == ["alpha", "beta", "gamma"]
         assert "name ▲" in [str(c.label) for c in table.columns.values()]
-        await pilot.press(*"sssss")  # status, test, best val, epochs, architecture
-        assert table.sort_column == "arch"  # ascending: Beginner x2 then Intermediate
+        await _sort_by(pilot, table, "arch")  # ascending: Beginner x2 then Intermediate
         assert [r.arch_name for r in table.shown] == ["Beginner", "Beginner", "Intermediate"]
         await pilot.press("slash", *"sgd")
         assert _names(screen) == ["gamma"] and table.row_count == 1
@@ -115,20 +128,21 @@ async def test_mark_and_compare(store):
         screen = await _runs(pilot)
         await pilot.press("c")
         assert type(app.screen).__name__ == "RunsScreen"  # fewer than two marked: refused
-        await pilot.press("s", "S")  # by name ascending: alpha, beta, gamma
+        await _sort_by(pilot, screen.table, "name")
+        await pilot.press("S")  # by name ascending: alpha, beta, gamma
         await pilot.press("m", "m")  # marks alpha then beta (the cursor moves down)
         assert screen.table.marked == [ids["alpha"], ids["beta"]]
-        assert screen.table.get_row(ids["beta"])[0].plain == "2"
+        assert screen.table.get_row(ids["beta"])[0].plain.strip() == "2"
         await pilot.press("c")
         await pilot.pause()
         compare = app.screen
         assert type(compare).__name__ == "CompareScreen"
         metrics = compare.query_one("#compare-metrics")
-        params = metrics.get_row("parameters")
+        params = metrics.get_row("results/parameters")
         alpha, beta = (screen.table.record(ids[n]) for n in ("alpha", "beta"))
         assert params[1].plain == f"{alpha.params:,}"
         assert params[2].plain == f"{beta.params:,} ({beta.params - alpha.params:+,})"
-        assert "pp)" in metrics.get_row("best val acc")[2].plain
+        assert "pp)" in metrics.get_row("results/best val acc")[2].plain
         title = str(compare.query_one("#compare-diff-title").render())
         assert "10 added, 0 removed, 4 changed" in title
         table = compare.query_one("#compare-diff")
@@ -141,9 +155,24 @@ async def test_mark_and_compare(store):
         await pilot.press("v")
         assert chart.metric == 1
         labels = lambda: [table.get_row_at(i)[3].plain.strip() for i in range(table.row_count)]
-        assert "Softmax" not in labels()  # unchanged rows hidden until `a`
-        await pilot.press("a")
+        keys = lambda: [str(k.value) for k in metrics.rows]
+        # differences only at first: the two runs trained with the same settings
+        assert "Softmax" not in labels()
+        assert not [k for k in keys() if k.startswith("configuration/")]
+        heading = metrics.get_row("section-configuration")[0].plain
+        assert heading == f"configuration ({len(alpha.config)} same)"
+        await pilot.press("d")  # every row: each layer, and every setting of the runs
         assert "Softmax" in labels()
+        for key in alpha.config:
+            assert f"configuration/{config_label(key)}" in keys()
+        assert metrics.get_row("configuration/learning rate")[1].plain == "0.001"
+        assert metrics.get_row("data/train images")[1].plain == "500"
+        # the headers whole at 120 columns: each run's column as wide as its label, no scroll
+        for column in list(metrics.columns.values())[1:]:
+            assert column.get_render_width(metrics) >= len(column.label.plain) + 2
+        assert metrics.max_scroll_x == 0 and metrics.size.width == 120
+        await pilot.press("a")  # the old key still toggles
+        assert "Softmax" not in labels()
         await pilot.press("escape")
         assert app.screen is screen
 

@@ -3,9 +3,13 @@
 Pure functions over `RunRecord`s and `Architecture`s (stdlib + spec), so the Compare screen,
 a test or a script read the same answer.
 
-`metrics_table(records)` gives one row per figure (parameters, settings, accuracies, losses,
-time) with every run's value and its difference from the first run (accuracies in percentage
-points, times and counts as signed numbers, settings as "≠" when they differ).
+`metrics_table(records)` gives one row per figure, in three sections: the results
+(architecture, parameters, accuracies, losses, time, memory, speed), the whole training
+configuration (every setting any compared run recorded, not a fixed subset: a setting one run
+lacks shows `—`) and the data it saw (train/validation/test images). Each row holds every
+run's value and its difference from the first run (accuracies in percentage points, times,
+counts and bytes as signed numbers, settings as "≠" when they differ); `differs` says whether
+the runs disagree, for a "differences only" view.
 
 `arch_diff(old, new)` lines up the analysed rows of two architectures with
 `difflib.SequenceMatcher` over (depth, layer type), so a conv whose filters changed is one
@@ -16,18 +20,23 @@ points, times and counts as signed numbers, settings as "≠" when they differ).
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.analysis import LayerInfo, analyze
-from cnn_tui.spec.fmt import fmt_duration, percent, shape_text
+from cnn_tui.spec.fmt import fmt_bytes, fmt_duration, percent, shape_text
 from cnn_tui.spec.model import Architecture
 from cnn_tui.spec.summary import describe_layer
 
 
 # ---------------------------------------------------------------------------- metrics
+
+RESULTS, CONFIG, DATA = "results", "configuration", "data"
+SECTIONS = (RESULTS, CONFIG, DATA)
+
 
 @dataclass(frozen=True)
 class MetricRow:
@@ -35,6 +44,7 @@ class MetricRow:
     values: list[Any]  # raw, one per run (None: unknown)
     cells: list[str]  # each value as shown
     deltas: list[str]  # difference from the first run ("" for the first, or when unknown)
+    section: str = RESULTS
 
     @property
     def differs(self) -> bool:
@@ -66,10 +76,14 @@ def _test_loss(record):
 def _num(v) -> str:
     if v is None:
         return "—"
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, int):
         return f"{v:,}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True, separators=(", ", ": "))
     return str(v)
 
 
@@ -82,18 +96,24 @@ def _signed(d: float) -> str:
 
 
 def _time_delta(d: float) -> str:
+    if round(abs(d)) == 0:
+        return ""  # under half a second: the clocks show the same time
     return ("+" if d >= 0 else "-") + fmt_duration(abs(d))
 
 
+def _bytes_delta(d: float) -> str:
+    return ("+" if d >= 0 else "-") + fmt_bytes(abs(d))
+
+
+def _bytes(v) -> str:
+    return "—" if v is None else fmt_bytes(v)
+
+
 # label, value(record), cell(value), delta(new - old) or None for settings (shown as "≠")
-_METRICS: list[tuple[str, Callable, Callable[[Any], str], Callable[[Any], str] | None]] = [
+_RESULTS: list[tuple[str, Callable, Callable[[Any], str], Callable[[Any], str] | None]] = [
     ("architecture", lambda r: r.arch_name, str, None),
     ("parameters", lambda r: r.params, _num, _signed),
-    ("optimizer", lambda r: _config(r, "optimizer"), _num, None),
-    ("learning rate", lambda r: _config(r, "learning_rate"), _num, None),
-    ("batch size", lambda r: _config(r, "batch_size"), _num, None),
     ("epochs done", lambda r: len(r.epochs or []), _num, _signed),
-    ("epochs planned", lambda r: _config(r, "epochs"), _num, None),
     ("best val acc", lambda r: r.best_val_acc, percent, _pp),
     ("last val acc", lambda r: _last(r, "val_acc"), percent, _pp),
     ("test acc", lambda r: r.test_acc, percent, _pp),
@@ -101,30 +121,59 @@ _METRICS: list[tuple[str, Callable, Callable[[Any], str], Callable[[Any], str] |
     ("last val loss", lambda r: _last(r, "val_loss"), _num, _signed),
     ("test loss", _test_loss, _num, _signed),
     ("time", _duration, fmt_duration, _time_delta),
+    ("peak memory", lambda r: getattr(r, "peak_memory_bytes", None), _bytes, _bytes_delta),
+    ("images/s", lambda r: getattr(r, "images_per_s", None), _num, _signed),
     ("device", lambda r: r.device, _num, None),
     ("status", lambda r: r.status, str, None),
 ]
+# how a setting of the training configuration is labelled (else its key, "_" read as " ")
+_CONFIG_LABELS = {"epochs": "epochs planned", "val_size": "validation size",
+                  "device": "device asked"}
+_DATA = (("train images", "train"), ("validation images", "val"), ("test images", "test"))
+
+
+def config_keys(records: list) -> list[str]:
+    """Every setting any of the runs recorded, in the order the first run that has it lists it."""
+    keys: list[str] = []
+    for record in records:
+        for key in record.config or {}:
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def config_label(key: str) -> str:
+    return _CONFIG_LABELS.get(key, key.replace("_", " "))
 
 
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _row(label: str, values: list, cell, delta, section: str) -> MetricRow:
+    deltas = [""]
+    base = values[0]
+    for v in values[1:]:
+        if delta is None:
+            deltas.append("" if v == base else "≠")
+        elif _finite(v) and _finite(base):
+            deltas.append("" if v == base else delta(v - base))
+        else:
+            deltas.append("" if v == base else "≠")
+    return MetricRow(label, values, [cell(v) for v in values], deltas, section)
+
+
 def metrics_table(records: list) -> list[MetricRow]:
-    """One row per figure; `deltas[i]` is run i against run 0."""
-    rows = []
-    for label, get, cell, delta in _METRICS:
-        values = [get(r) for r in records]
-        deltas = [""]
-        for v in values[1:]:
-            base = values[0]
-            if delta is None:
-                deltas.append("" if v == base else "≠")
-            elif _finite(v) and _finite(base):
-                deltas.append("" if v == base else delta(v - base))
-            else:
-                deltas.append("")
-        rows.append(MetricRow(label, values, [cell(v) for v in values], deltas))
+    """One row per figure (results, then every setting, then the data sizes); `deltas[i]` is
+    run i against run 0."""
+    rows = [_row(label, [get(r) for r in records], cell, delta, RESULTS)
+            for label, get, cell, delta in _RESULTS]
+    rows += [_row(config_label(key), [_config(r, key) for r in records], _num, None, CONFIG)
+             for key in config_keys(records)]
+    sizes = [getattr(r, "sizes", None) or {} for r in records]
+    if any(sizes):
+        rows += [_row(label, [s.get(key) for s in sizes], _num, _signed, DATA)
+                 for label, key in _DATA]
     return rows
 
 
@@ -243,7 +292,7 @@ def arch_diff(old: Architecture, new: Architecture) -> ArchDiff:
     matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            for ra, rb in zip(a.rows[i1:i2], b.rows[j1:j2]):
+            for ra, rb in zip(a.rows[i1:i2], b.rows[j1:j2], strict=True):
                 changes = _changes(ra, rb)
                 diff.rows.append(DiffRow("changed" if changes else "same", Side.of(ra),
                                          Side.of(rb), changes))
@@ -262,5 +311,5 @@ def run_arch_diff(old_record, new_record) -> ArchDiff:
         raise CnnTuiError(f"cannot compare the architectures: {err}") from None
 
 
-__all__ = ["ArchDiff", "DiffRow", "MetricRow", "Side", "arch_diff", "curves",
-           "metrics_table", "run_arch_diff"]
+__all__ = ["ArchDiff", "CONFIG", "DATA", "DiffRow", "MetricRow", "RESULTS", "SECTIONS", "Side",
+           "arch_diff", "config_keys", "config_label", "curves", "metrics_table", "run_arch_diff"]

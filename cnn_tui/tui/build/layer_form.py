@@ -24,8 +24,8 @@ from cnn_tui.spec import edit
 from cnn_tui.spec.analysis import Analysis, analyze
 from cnn_tui.spec.layers import LAYER_TYPES
 from cnn_tui.spec.model import Architecture, Layer
-from cnn_tui.tui.build.preview_form import (PreviewForm, append_issue_changes, help_text,
-                                              parse_value, value_text)
+from cnn_tui.tui.build.preview_form import (FORM_KEYS, PreviewForm, append_issue_changes,
+                                              help_text, parse_value, value_text)
 from cnn_tui.spec.fmt import fmt_count, shape_cell
 
 __all__ = ["LayerForm", "effect_text", "parse_value", "value_text"]
@@ -71,16 +71,14 @@ class LayerForm(PreviewForm):
         info = self._before.rows[self._row]
         with Vertical():
             yield Label(Text(f"Edit layer {info.number}: {self._kind.title}", style="bold"))
-            with VerticalScroll(id="fields"):
+            with VerticalScroll(id="fields", can_focus=False):  # the fields are the tab stops
                 params = list(self._kind.params)
                 if not params:
                     yield Static(f"{self._kind.title} has no settings.")
                 for p in params:
                     yield from self.field_row(p, self._layer.params.get(p.name))
             yield Static(id="effect")
-            yield Static("ctrl+s (or enter in a text field): apply   escape: cancel   "
-                         "tab: next field",
-                         id="form-keys")
+            yield Static(FORM_KEYS, id="form-keys")
 
     def on_mount(self) -> None:
         params = list(self._kind.params)

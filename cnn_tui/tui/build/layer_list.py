@@ -90,6 +90,8 @@ class LayerList(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="build.down"),
         Binding("k", "cursor_up", "Up", show=False, id="build.up"),
+        Binding("g,home", "scroll_top", "First layer", show=False, id="build.first"),
+        Binding("G,shift+g,end", "scroll_bottom", "Last layer", show=False, id="build.last"),
         # the table's own enter ("Select") is the editor's Edit: named so in the footer and the
         # help, and rebound with the screen's build.edit
         Binding("enter", "select_cursor", "Edit", id="build.edit"),

@@ -34,7 +34,9 @@ from cnn_tui.spec.model import (MAX_CHANNELS, MAX_CLASSES, MAX_NAME, MAX_SIDE, M
                                  Architecture)
 from cnn_tui.spec.params import INT, Param
 from cnn_tui.spec.text import check_label
-from cnn_tui.tui.build.preview_form import PreviewForm, append_issue_changes, help_text
+from cnn_tui.tui.build.field_input import FieldInput
+from cnn_tui.tui.build.preview_form import (FORM_KEYS, PreviewForm, append_issue_changes,
+                                              help_text)
 from cnn_tui.spec.fmt import fmt_count, shape_cell
 
 MNIST_INPUT = (1, 28, 28)
@@ -176,8 +178,8 @@ class ModelForm(PreviewForm):
             with Vertical(id="fields"):
                 with Horizontal(classes="field"):
                     yield Label("name")
-                    yield Input(arch.name, placeholder="the model's name", compact=True,
-                                id="field-name")
+                    yield FieldInput(arch.name, placeholder="the model's name", compact=True,
+                                     id="field-name")
                 yield Static(NAME_HELP, classes="msg", id="msg-name", markup=False)
                 for p in NUMBER_FIELDS:
                     yield from self.field_row(p, values[p.name])
@@ -190,8 +192,7 @@ class ModelForm(PreviewForm):
                     yield Static("", classes="msg", id="msg-head", markup=False)
             with VerticalScroll(id="effect-box"):  # the part that gives way on short screens
                 yield Static(id="effect")
-            yield Static("ctrl+s (enter in a text box): apply   escape: cancel   tab: next",
-                         id="form-keys")
+            yield Static(FORM_KEYS, id="form-keys")
 
     def on_mount(self) -> None:
         self.query_one("#field-name", Input).focus()

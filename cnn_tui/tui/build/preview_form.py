@@ -1,8 +1,10 @@
 """What the layer form and the model settings form share: fields that preview their effect.
 
 A `PreviewForm` is a modal of fields, one row per Param: a Select where the allowed values
-are a small set (choices, true/false), and for numbers a Select of the usual values beside an
-Input that takes anything in range (the Select follows what is typed: the value, or blank).
+are a small set (choices, true/false), and for numbers an Input that takes anything in range,
+up/down stepping through the usual values, beside a dropdown of them for the mouse (it shows
+what is typed, a usual value or not, and is not a tab stop: one tab stop per field). Keys
+typed in a burst apply in order (`field_input.FieldInput`).
 Every change re-reads the fields (`_revalidate`, the subclass's); a refused value shows its
 reason under its field and blocks applying; a valid candidate is analysed and its effect
 shown, `on_preview` handing the analysis to the screen behind. enter / ctrl+s applies (or
@@ -23,7 +25,13 @@ from textual.widgets import Input, Label, Select, Static
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.analysis import Analysis
 from cnn_tui.spec.params import BOOL, CHOICE, Param
+from cnn_tui.tui.build.field_input import FieldInput, PickSelect
 from cnn_tui.tui.build.layer_list import MARKERS
+
+
+# the keys line under a form's fields (fits one line of the form at 80 columns; enter applies
+# from a text field, opens the list in a dropdown)
+FORM_KEYS = "ctrl+s/enter: apply · esc: cancel · tab: next · ↑/↓: usual values"
 
 
 def value_text(value: Any) -> str:
@@ -35,6 +43,14 @@ def value_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def pick_options(p: Param, value: Any) -> list[tuple[str, Any]]:
+    """A number field's dropdown: its usual values, and the one typed when it is not one."""
+    values = list(p.suggested)
+    if value is not None and value not in values:
+        values = sorted(values + [value])
+    return [(value_text(v), v) for v in values]
 
 
 def parse_value(p: Param, raw: Any) -> Any:
@@ -119,11 +135,14 @@ class PreviewForm(ModalScreen):
                              prompt="(none)", compact=True, id=f"field-{p.name}")
             else:
                 if p.suggested:
-                    yield Select([(value_text(s), s) for s in p.suggested], allow_blank=True,
-                                 value=value if value in p.suggested else Select.NULL,
-                                 prompt="pick", compact=True, id=f"pick-{p.name}")
-                yield Input(value_text(value), placeholder=p.range_text(), compact=True,
-                            id=f"field-{p.name}")
+                    yield PickSelect(pick_options(p, value), allow_blank=True,
+                                     value=value if value is not None else Select.NULL,
+                                     prompt="default" if p.optional else "pick", compact=True,
+                                     id=f"pick-{p.name}",
+                                     field_id=f"field-{p.name}")
+                yield FieldInput(value_text(value), placeholder=p.range_text(), compact=True,
+                                 id=f"field-{p.name}", presets=p.suggested,
+                                 parse=lambda text, p=p: p.parse_text(text, ""))
         yield Static(help_text(p), classes="msg", id=f"msg-{p.name}", markup=False)
 
     def show_message(self, name: str, help_line: str) -> None:
@@ -161,7 +180,8 @@ class PreviewForm(ModalScreen):
         self._revalidate()
 
     def _sync_pick(self, field: Input) -> None:
-        """The usual-values Select beside a number field shows the typed value, or is blank."""
+        """The usual-values dropdown beside a number field shows the typed value (one of its
+        own or not), or is blank while nothing valid is typed."""
         param = self._fields.get((field.id or "").removeprefix("field-"))
         if param is None or not param.suggested:
             return
@@ -169,10 +189,11 @@ class PreviewForm(ModalScreen):
             value = param.parse_text(field.value, "")
         except SpecError:
             value = None
-        pick = self.query_one(f"#pick-{param.name}", Select)
-        wanted = value if value in param.suggested else Select.NULL
-        if pick.value != wanted:
-            with pick.prevent(Select.Changed):
+        pick = self.query_one(f"#pick-{param.name}", PickSelect)
+        with pick.prevent(Select.Changed):
+            pick.offer(pick_options(param, value))
+            wanted = value if value is not None else Select.NULL
+            if pick.value != wanted:
                 pick.value = wanted
 
     def on_select_changed(self, event: Select.Changed) -> None:

@@ -67,6 +67,9 @@ class BuildScreen(Screen):
         # the table has its own j/k; these move its cursor while the diagram replaces it
         Binding("j,down", "cursor(1)", "Next layer", show=False, id="build.diagram_down"),
         Binding("k,up", "cursor(-1)", "Previous layer", show=False, id="build.diagram_up"),
+        Binding("g,home", "cursor_edge(0)", "First layer", show=False, id="build.diagram_first"),
+        Binding("G,shift+g,end", "cursor_edge(1)", "Last layer", show=False,
+                id="build.diagram_last"),
     ]
 
     def __init__(self) -> None:
@@ -200,7 +203,14 @@ class BuildScreen(Screen):
     # -- applying edits ------------------------------------------------------------------
     def _apply(self, result: edit.Edit, label: str) -> None:
         if result.arch == self.document.arch:
-            self.app.bell()
+            # Nothing to record, but the edit may still have moved the layer under the cursor:
+            # a layer swapped with its identical twin leaves an equal architecture, and the
+            # cursor must follow it (else K next to a copy could never get past the copy).
+            row = self.cursor_row
+            if result.row is None or result.row == row:
+                self.app.bell()
+                return
+            self.layer_list.move_cursor(row=result.row, animate=False, scroll=True)
             return
         self._pending_row = result.row
         self.document.apply(result.arch, label)
@@ -340,6 +350,7 @@ class BuildScreen(Screen):
                 return
             self._try(lambda: edit.replace(arch, row, new_layer), f"edit {kind.title}")
 
+        self._clear_toasts()
         self.app.push_screen(LayerForm(arch, row, on_preview=self._preview), done)
 
     def action_model(self) -> None:
@@ -356,7 +367,13 @@ class BuildScreen(Screen):
             self._pending_row = row
             self.document.apply(new_arch, change_label(arch, new_arch))
 
+        self._clear_toasts()
         self.app.push_screen(ModelForm(arch, on_preview=self._preview), done)
+
+    def _clear_toasts(self) -> None:
+        """A toast from the action before ("copied Conv2D", "undid: ...") would show through
+        over a form's fields: cleared while this screen is current, so its own toasts go."""
+        self.app.clear_notifications()
 
     def _preview(self, analysis: Analysis | None) -> None:
         if analysis is None:
@@ -417,6 +434,12 @@ class BuildScreen(Screen):
             return
         table = self.layer_list
         table.move_cursor(row=max(0, min(row + step, table.row_count - 1)), animate=False)
+
+    def action_cursor_edge(self, last: int) -> None:
+        """The first (0) or last (1) layer, while the diagram replaces the table."""
+        table = self.layer_list
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1 if last else 0, animate=False)
 
 
 # Every class whose BINDINGS carry ids for the editor (for a keymap that checks the ids it is

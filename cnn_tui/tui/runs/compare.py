@@ -1,11 +1,14 @@
-"""Compare marked runs: curves overlaid, a metrics table with the differences, the architecture
-diff. Pushed over the Runs screen (escape goes back).
+"""Compare runs: curves overlaid, a table of results and of the whole training configuration
+with the differences, the architecture diff. Pushed over the Runs screen (escape goes back).
 
 The chart draws one per-epoch metric of every run (`v` cycles: validation accuracy, validation
 loss, training loss, training accuracy), each run with its own marker and colour, so the lines
-stay apart in monochrome too. The metrics table has a column per run, each value followed by its
-difference from the first marked run. The diff compares the first run's architecture with
-another's (`]` / `[` pick which), changes only or every row (`a`).
+stay apart in monochrome too. The table has a column per run, each value followed by its
+difference from the first run (the pinned baseline when there is one, marked ⚑): results,
+every setting any of the runs recorded, the data sizes. The diff compares the first run's
+architecture with another's (`]` / `[` pick which). `d` shows the differences only (the
+default) or every row, in both; `z` gives the focused table the whole screen. Below 160
+columns the table and the diff are stacked, each as wide as the screen, so no header is cut.
 """
 
 from __future__ import annotations
@@ -15,25 +18,28 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
 from cnn_tui.errors import CnnTuiError
-from cnn_tui.runs.compare import curves, metrics_table, run_arch_diff
+from cnn_tui.runs.compare import SECTIONS, curves, metrics_table, run_arch_diff
 from cnn_tui.spec.fmt import shape_text
 from cnn_tui.spec.text import printable
 from cnn_tui.tui.common.footer import KeyBar
 
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 COLORS = ("cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white")
+WIDE = 160  # from this many columns the table and the diff sit side by side
+PIN = "⚑"
 METRICS = (("val_acc", "validation accuracy %", True), ("val_loss", "validation loss", False),
            ("train_loss", "training loss", False), ("train_acc", "training accuracy %", True))
 
 
 def run_label(index: int, record) -> str:
-    return printable(f"{index + 1} {record.name or record.id}")
+    pin = f"{PIN} " if getattr(record, "pinned", False) else ""
+    return printable(f"{index + 1} {pin}{record.name or record.id}")
 
 
 class CompareChart(PlotextPlot):
@@ -69,17 +75,22 @@ class CompareChart(PlotextPlot):
 
 class CompareScreen(Screen):
     CSS_PATH = Path(__file__).with_name("runs.tcss")
-    HELP = ("Compare: `v` cycles the charted metric (validation accuracy and loss, training loss "
-            "and accuracy), `]`/`[` choose which run's architecture is diffed against the first, "
-            "`a` shows every layer or only the changes, escape goes back to Runs.")
+    HELP = ("Compare: the first run (the pinned baseline, ⚑, when there is one) is the one the "
+            "others are measured against. `v` cycles the charted metric (validation accuracy "
+            "and loss, training loss and accuracy); the table lists the results, every setting "
+            "of the training configuration and the data sizes; `]`/`[` choose which run's "
+            "architecture is diffed against the first; `d` shows only the differences (the "
+            "default) or every row, in the table and the diff; tab moves between them, `z` "
+            "gives the focused one the whole screen; escape goes back to Runs.")
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="runs.compare_back"),
+        Binding("escape", "back", "Back", id="runs.compare_back"),
         Binding("v", "cycle_metric", "Metric", id="runs.compare_metric"),
+        Binding("d,a", "toggle_same", "Diffs/all", id="runs.compare_all", key_display="d"),
         Binding("right_square_bracket", "diff_with(1)", "Next diff", key_display="]",
                 id="runs.compare_next"),
         Binding("left_square_bracket", "diff_with(-1)", "Prev diff", show=False,
                 key_display="[", id="runs.compare_prev"),
-        Binding("a", "toggle_same", "All rows", id="runs.compare_all"),
+        Binding("z", "zoom", "Zoom", id="runs.compare_zoom"),
     ]
 
     def __init__(self, records: list) -> None:
@@ -95,9 +106,10 @@ class CompareScreen(Screen):
         yield Header()
         names = ", ".join(f"{run_label(i, r)} ({MARKERS[i % len(MARKERS)]})"
                           for i, r in enumerate(self.records))
-        yield Static(Text(f"comparing {len(self.records)} runs: {names}"), id="compare-title")
+        yield Static(Text(f"comparing {len(self.records)} runs against the first: {names}"),
+                     id="compare-title")
         yield CompareChart(self.records, id="compare-chart")
-        with Horizontal(id="compare-bottom"):
+        with Container(id="compare-bottom"):
             yield DataTable(id="compare-metrics", cursor_type="row", zebra_stripes=True)
             with Vertical(id="compare-diff-side"):
                 yield Static("", id="compare-diff-title")
@@ -108,24 +120,49 @@ class CompareScreen(Screen):
         from cnn_tui.tui.common.heatmap import prefers_monochrome
 
         self.monochrome = prefers_monochrome(self.app)
+        self._fit(self.app.size.width)
         self.query_one("#compare-diff", DataTable).add_columns("", "old", "new", "layer", "shape",
                                                                "params", "what changed")
-        self._fill_metrics()
-        self._show_diff()
-        self.query_one("#compare-metrics").focus()
-
-    def _fill_metrics(self) -> None:
         table = self.query_one("#compare-metrics", DataTable)
         table.add_column("figure", key="figure")
         for i, record in enumerate(self.records):
             table.add_column(Text(run_label(i, record)), key=f"run{i}")
-        for row in metrics_table(self.records):
-            cells = [Text(printable(row.cells[0]))]
-            for cell, delta in zip(row.cells[1:], row.deltas[1:]):
-                cells.append(Text(printable(f"{cell} ({delta})" if delta else cell),
-                                  style="bold" if delta else ""))
-            table.add_row(Text(row.label, style="bold" if row.differs else "dim"), *cells,
-                          key=row.label)
+        self._fill_metrics()
+        self._show_diff()
+        table.focus()
+
+    def on_resize(self, event) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        self.set_class(width >= WIDE, "wide")
+
+    def _fill_metrics(self) -> None:
+        """The results, the training configuration and the data sizes, one row per figure;
+        with differences only, the rows where every run agrees are left out and counted in
+        their section's heading (kept short: it sets the first column's width)."""
+        table = self.query_one("#compare-metrics", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        rows = metrics_table(self.records)
+        for section in SECTIONS:
+            in_section = [r for r in rows if r.section == section]
+            if not in_section:
+                continue
+            shown = [r for r in in_section if self.show_same or r.differs]
+            same = len(in_section) - len(shown)
+            heading = section if not same else f"{section} ({same} same)"
+            table.add_row(Text(heading, style="bold underline"),
+                          *(Text("") for _ in self.records), key=f"section-{section}")
+            for row in shown:
+                cells = [Text(printable(row.cells[0]))]
+                for cell, delta in zip(row.cells[1:], row.deltas[1:], strict=True):
+                    cells.append(Text(printable(f"{cell} ({delta})" if delta else cell),
+                                      style="bold" if delta else ""))
+                table.add_row(Text(row.label, style="bold" if row.differs else "dim"), *cells,
+                              key=f"{section}/{row.label}")
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
 
     def diff(self):
         """The diff of the first run's architecture with the chosen other run's (None: unreadable)."""
@@ -142,7 +179,9 @@ class CompareScreen(Screen):
         self.query_one("#compare-diff-title", Static).update(Text(printable(head), style="bold"))
         table = self.query_one("#compare-diff", DataTable)
         table.clear()
+        box = self.query_one("#compare-diff-side")
         if diff is None:
+            box.set_class(True, "empty")
             return
         colours = {"added": "green", "removed": "red", "changed": "yellow", "same": ""}
         for k, row in enumerate(diff.rows):
@@ -160,6 +199,13 @@ class CompareScreen(Screen):
                           Text("  " * side.depth + side.label, style=style), shape,
                           f"{row.param_delta:+,}" if row.param_delta else "",
                           Text(", ".join(row.changes), style=style), key=str(k))
+        box.set_class(table.row_count == 0, "empty")  # the headline says it all: room for the rest
+
+    def action_back(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        self.app.pop_screen()
 
     def action_cycle_metric(self) -> None:
         chart = self.query_one(CompareChart)
@@ -173,4 +219,12 @@ class CompareScreen(Screen):
 
     def action_toggle_same(self) -> None:
         self.show_same = not self.show_same
+        self._fill_metrics()
         self._show_diff()
+
+    def action_zoom(self) -> None:
+        """The focused table takes the whole screen, or gives it back."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused, container=False)

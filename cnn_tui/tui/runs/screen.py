@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.text import printable
-from cnn_tui.tui.runs.runs_table import COLUMNS, RunsTable
+from cnn_tui.tui.runs.runs_table import COLUMNS, PIN, RunsTable
 from cnn_tui.tui.common.footer import KeyBar
 
 REFRESH_SECONDS = 3.0
@@ -48,17 +48,18 @@ class RunsScreen(Screen):
     """Every run from the store (`root`: the run store folder, default the user's)."""
 
     CSS_PATH = Path(__file__).with_name("runs.tcss")
-    HELP = ("Runs: every stored run. enter opens it in Analyze; s sorts by the next column, "
-            "S reverses; / filters (name, architecture, status, tags, optimizer; escape clears); "
-            "m marks for comparison and c compares the marked runs (2 or more); n renames, "
-            "t tags (comma-separated, - clears), d deletes (asks first); x shows the share code "
-            "of the run's architecture, e exports (code, weights, metrics of the run or of all "
-            "runs); r re-reads the store (it is also re-read every few seconds).")
+    HELP = ("Runs: every stored run. j/k, g/G move; enter opens it in Analyze; s sorts by the "
+            "next column, S reverses; / filters (escape clears); m marks, c compares the marked "
+            "runs (no marks: the baseline with the run under the cursor); b pins a baseline "
+            "(kept on top, ⚑, in every comparison); n renames, t tags (- clears), d deletes "
+            "(asks); x share code, e exports; r re-reads the store (also every few seconds). "
+            "Columns that do not fit are listed under the table, with the run id.")
     BINDINGS = [
         Binding("m", "mark", "Mark", id="runs.mark"),
         Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("slash", "filter", "Filter", key_display="/", id="runs.filter"),
         Binding("s", "sort", "Sort", id="runs.sort"),
+        Binding("b", "pin", "Baseline", id="runs.pin"),
         Binding("S", "reverse", "Reverse", show=False, id="runs.reverse"),
         Binding("n", "rename", "Rename", show=False, id="runs.rename"),
         Binding("t", "tag", "Tag", show=False, id="runs.tag"),
@@ -82,6 +83,7 @@ class RunsScreen(Screen):
         yield Input(placeholder="filter: words matching name, architecture, status, tags, "
                                 "optimizer", id="runs-filter")
         yield RunsTable(id="runs-table")
+        yield Static("", id="runs-detail")
         yield Static("No runs yet. Train one on the Train screen (2) or with "
                      "`cnn-tui train FILE`; it shows up here.", id="runs-empty")
         yield KeyBar()
@@ -138,11 +140,44 @@ class RunsScreen(Screen):
             if table.filter_text:
                 parts.append(f"{len(table.shown)} match {table.filter_text!r}")
             parts.append(f"sorted by {label} ({'descending' if table.reverse else 'ascending'})")
+            pinned = len(table.pinned)
+            if pinned:
+                parts.append(f"{PIN} {pinned} baseline{'s' if pinned != 1 else ''}")
             if table.marked:
                 parts.append(f"{len(table.marked)} marked")
             parts.append(str(self.store.root))
             text = Text(printable(" · ".join(parts)))
         self.query_one("#runs-status", Static).update(text)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """Under the table: the run under the cursor's id (what `--resume` takes) and the
+        columns the width left out."""
+        table = self.table
+        detail = self.query_one("#runs-detail", Static)
+        record = table.record(table.current_id) if table.current_id else None
+        detail.display = record is not None and self.error is None
+        if record is None:
+            return
+        text = Text()
+        if record.pinned:
+            text.append(f"{PIN} baseline  ", style="bold")
+        text.append("run id ", style="bold")
+        text.append(record.id)
+        name_width = table.columns["name"].width if "name" in table.columns else 0
+        if record.name and len(printable(record.name)) > name_width:
+            text.append(" · name ", style="bold")
+            text.append(printable(record.name))
+        for c in COLUMNS:
+            value = c.cell(record)
+            if c.key in table.hidden and c.key != "id" and value not in ("", "—"):
+                text.append(f" · {c.label} ", style="bold")
+                text.append(printable(value))
+        detail.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_detail()
 
     def _current(self, what: str):
         run_id = self.table.current_id
@@ -192,9 +227,19 @@ class RunsScreen(Screen):
         if record is None:
             return
         self.table.toggle_mark(record.id)
-        if self.table.cursor_row < len(self.table.shown) - 1:
-            self.table.move_cursor(row=self.table.cursor_row + 1, animate=False)
+        self.table.step(1)
         self._show_status()
+
+    def action_pin(self) -> None:
+        """Pin the run under the cursor as a baseline, or unpin it (kept in the store)."""
+        record = self._current("pin")
+        if record is None:
+            return
+        pin = not record.pinned
+        label = record.name or record.id
+        self._change(lambda: self.store.set_pinned(record.id, pin),
+                     f"{PIN} {label} is a baseline: kept on top, in every comparison" if pin
+                     else f"{label} is no longer a baseline")
 
     # ------------------------------------------------------------------ open, compare
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -211,15 +256,25 @@ class RunsScreen(Screen):
         if show is not None:
             show(run_id)
 
+    def compare_records(self) -> list:
+        """What `c` compares: the pinned baselines first (the first is the one the others are
+        measured against), then the marked runs, or the run under the cursor when none is
+        marked."""
+        table = self.table
+        chosen = [r.id for r in table.pinned]
+        others = list(table.marked) or ([table.current_id] if table.current_id else [])
+        chosen += [m for m in others if m not in chosen]
+        return [r for r in (table.record(m) for m in chosen) if r is not None]
+
     def action_compare(self) -> None:
-        marked = list(self.table.marked)
-        if len(marked) < 2:
-            self.notify("mark two or more runs with m first", severity="warning")
+        records = self.compare_records()
+        if len(records) < 2:
+            self.notify("mark two or more runs with m first (or pin a baseline with b)",
+                        severity="warning")
             return
-        records = [self.table.record(m) for m in marked]
         from cnn_tui.tui.runs.compare import CompareScreen
 
-        self.app.push_screen(CompareScreen([r for r in records if r is not None]))
+        self.app.push_screen(CompareScreen(records))
 
     # ------------------------------------------------------------------ rename, tag, delete
     def action_rename(self) -> None:
