@@ -34,7 +34,7 @@ def runs(tmp_path):
 
 
 def _app(store: RunStore) -> CnnTuiApp:
-    from cnn_tui.session.settings import Settings
+    from cnn_tui.settings import Settings
 
     return CnnTuiApp(offer_autosave=False, settings=Settings.from_env(runs_dir=store.root))
 

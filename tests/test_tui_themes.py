@@ -154,3 +154,21 @@ def test_severity_colours_render_in_ansi_themes():
             with console.capture() as out:
                 console.print(Text("x", style=widget._severity_style(severity)))
             assert f"\x1b[1;{code}m" in out.get(), severity
+
+
+async def test_keys_of_the_build_screens_widgets_can_be_rebound(tmp_path, monkeypatch):
+    """`build.down` lives on the layer list, not the screen: config.toml may still rebind it."""
+    from cnn_tui import locations
+    from cnn_tui.tui.app import CnnTuiApp
+
+    locations.config_file().parent.mkdir(parents=True, exist_ok=True)
+    locations.config_file().write_text('[keys]\n"build.down" = "ctrl+n"\n')
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not [n for n in app._notifications if "build.down" in str(n.message)]
+        from cnn_tui.tui.build.layer_list import LayerList
+        table = app.screen.query_one(LayerList)
+        row = table.cursor_row
+        await pilot.press("ctrl+n")
+        assert table.cursor_row == row + 1

@@ -182,7 +182,10 @@ class CnnTuiApp(App[int]):
         return None
 
     def on_mount(self) -> None:
-        classes = (type(self), *(s for s in self.MODES.values() if isinstance(s, type)))
+        from cnn_tui.tui.build.screen import KEY_CLASSES  # the Build screen and its widgets
+
+        classes = (type(self), *KEY_CLASSES,
+                   *(s for s in self.MODES.values() if isinstance(s, type)))
         shown = str(locations.config_file())
         lazy = [f"{mode}." for mode, screen in self.MODES.items() if not isinstance(screen, type)]
         keymap, problems = parse_keys(self.config.get("keys"), shown, binding_ids(*classes), lazy)

@@ -34,7 +34,7 @@ from cnn_tui.spec.model import (MAX_CHANNELS, MAX_CLASSES, MAX_NAME, MAX_SIDE, M
                                  Architecture)
 from cnn_tui.spec.params import INT, Param
 from cnn_tui.spec.text import check_label
-from cnn_tui.tui.build.field_input import FieldInput
+from cnn_tui.tui.common.field_input import FieldInput
 from cnn_tui.tui.build.preview_form import (FORM_KEYS, PreviewForm, append_issue_changes,
                                               help_text)
 from cnn_tui.spec.fmt import fmt_count, shape_cell

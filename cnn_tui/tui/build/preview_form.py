@@ -25,7 +25,7 @@ from textual.widgets import Input, Label, Select, Static
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.analysis import Analysis
 from cnn_tui.spec.params import BOOL, CHOICE, Param
-from cnn_tui.tui.build.field_input import FieldInput, PickSelect
+from cnn_tui.tui.common.field_input import FieldInput, PickSelect
 from cnn_tui.tui.build.layer_list import MARKERS
 
 

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from cnn_tui.spec.text import printable
+from cnn_tui.tui.common.field_input import FieldInput
 
 MAX_LISTED = 2000  # a huge folder must not stall the UI on one tab press
 
@@ -63,7 +64,7 @@ class PathPrompt(ModalScreen["str | None"]):
         with Vertical(classes="dialog-box"):
             # plain text: titles name runs and files, completions list the folder's names
             yield Static(printable(self.title_text), classes="dialog-title", markup=False)
-            yield Input(self.initial, id="path-input", select_on_focus=False)
+            yield FieldInput(self.initial, id="path-input", select_on_focus=False)
             yield Static(printable(self.hint), id="path-hint", classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:

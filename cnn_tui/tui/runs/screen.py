@@ -27,6 +27,7 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.text import printable
 from cnn_tui.tui.runs.runs_table import COLUMNS, PIN, RunsTable
 from cnn_tui.tui.common.footer import KeyBar
+from cnn_tui.tui.common.field_input import FieldInput
 
 REFRESH_SECONDS = 3.0
 MAX_NAME = 200
@@ -80,7 +81,7 @@ class RunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="runs-status")
-        yield Input(placeholder="filter: words matching name, architecture, status, tags, "
+        yield FieldInput(placeholder="filter: words matching name, architecture, status, tags, "
                                 "optimizer", id="runs-filter")
         yield RunsTable(id="runs-table")
         yield Static("", id="runs-detail")

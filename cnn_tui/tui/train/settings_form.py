@@ -25,6 +25,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from cnn_tui.errors import SpecError
 from cnn_tui.spec.params import BOOL, CHOICE, INT, Param
 from cnn_tui.spec.training import TRAINING_PARAMS
+from cnn_tui.tui.common.field_input import FieldInput
 
 LIMIT_PARAMS = (
     Param("limit_train", INT, None, lo=1, hi=60000, optional=True,
@@ -102,7 +103,7 @@ class TrainingForm(VerticalScroll):
             yield Select([(c, c) for c in p.choices], value=value, allow_blank=False, id=fid,
                          compact=True, tooltip=p.help)
         else:
-            yield Input(_text(value), id=fid, compact=True, tooltip=p.help,
+            yield FieldInput(_text(value), id=fid, compact=True, tooltip=p.help,
                         placeholder="empty: off" if p.optional else "")
         yield Static("", id=f"error-{p.name}", classes="form-error")
 
