@@ -186,3 +186,24 @@ def test_first_frame_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+async def test_every_screen_shows_where_it_is_and_a_dialog_its_own_keys():
+    from cnn_tui.tui.common.confirm import ChoiceDialog
+    from cnn_tui.tui.common.footer import KeyBar
+    from cnn_tui.tui.common.topbar import TopBar
+
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key, name in (("1", "Build"), ("2", "Train"), ("4", "Runs")):
+            await pilot.press(key)
+            await pilot.pause()
+            line = str(app.screen.query_one(TopBar).render())
+            assert f"▸{key} {name}" in line, line  # marked by a symbol too: reads in mono
+            assert line.count("▸") == 1 and "1 Build" in line and "4 Runs" in line
+        await pilot.press("1")
+        app.document.apply(app.document.arch, "touch")  # nothing changes: quit asks nothing
+        app.push_screen(ChoiceDialog("Question", "Really?", [("y", "Yes", "yes")]))
+        await pilot.pause()
+        keys = str(app.screen.query_one(KeyBar).render())
+        assert "Cancel" in keys and "Add" not in keys  # the dialog's keys, not Build's

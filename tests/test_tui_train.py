@@ -238,7 +238,7 @@ async def test_analyze_open_on_a_running_run_shows_its_end(subset_env):
         screen = await open_train(pilot)
         form = screen.query_one(TrainingForm)
         form.set_field("epochs", "1")
-        form.set_field("limit_train", "6000")
+        form.set_field("limit_train", "20000")  # long enough to be seen running, even on a busy box
         await pilot.pause()
         await pilot.press("s")
         await wait_for(pilot, lambda: screen.state == RunState.RUNNING, what="running")

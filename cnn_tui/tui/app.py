@@ -34,6 +34,9 @@ from cnn_tui.tui.train.feed import RunFeed
 from cnn_tui.tui.build.screen import BuildScreen
 
 SCREEN_MODES = ("build", "train", "analyze", "runs")
+# mode -> (its key, its name): the top line of every screen lists them, the current one marked
+SCREEN_LABELS = {"build": ("1", "Build"), "train": ("2", "Train"), "analyze": ("3", "Analyze"),
+                 "runs": ("4", "Runs")}
 # One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
 SCREENS_GROUP = Binding.Group("Screens", compact=True)
 

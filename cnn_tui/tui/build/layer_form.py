@@ -27,6 +27,7 @@ from cnn_tui.spec.model import Architecture, Layer
 from cnn_tui.tui.build.preview_form import (FORM_KEYS, PreviewForm, append_issue_changes,
                                               help_text, parse_value, value_text)
 from cnn_tui.spec.fmt import fmt_count, shape_cell
+from cnn_tui.tui.common.footer import KeyBar
 
 __all__ = ["LayerForm", "effect_text", "parse_value", "value_text"]
 
@@ -79,6 +80,7 @@ class LayerForm(PreviewForm):
                     yield from self.field_row(p, self._layer.params.get(p.name))
             yield Static(id="effect")
             yield Static(FORM_KEYS, id="form-keys")
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_mount(self) -> None:
         params = list(self._kind.params)

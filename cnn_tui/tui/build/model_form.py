@@ -38,6 +38,7 @@ from cnn_tui.tui.common.field_input import FieldInput
 from cnn_tui.tui.build.preview_form import (FORM_KEYS, PreviewForm, append_issue_changes,
                                               help_text)
 from cnn_tui.spec.fmt import fmt_count, shape_cell
+from cnn_tui.tui.common.footer import KeyBar
 
 MNIST_INPUT = (1, 28, 28)
 MNIST_CLASSES = 10
@@ -193,6 +194,7 @@ class ModelForm(PreviewForm):
             with VerticalScroll(id="effect-box"):  # the part that gives way on short screens
                 yield Static(id="effect")
             yield Static(FORM_KEYS, id="form-keys")
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_mount(self) -> None:
         self.query_one("#field-name", Input).focus()

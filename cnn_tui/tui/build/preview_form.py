@@ -27,6 +27,7 @@ from cnn_tui.spec.analysis import Analysis
 from cnn_tui.spec.params import BOOL, CHOICE, Param
 from cnn_tui.tui.common.field_input import FieldInput, PickSelect
 from cnn_tui.tui.build.layer_list import MARKERS
+from cnn_tui.tui.common.footer import KeyBar
 
 
 # the keys line under a form's fields (fits one line of the form at 80 columns; enter applies

@@ -33,6 +33,7 @@ from cnn_tui.tui.common.footer import KeyBar
 from cnn_tui.tui.build.layer_list import LayerList
 from cnn_tui.tui.build.layer_panel import LayerPanel
 from cnn_tui.tui.build.totals import Totals, input_text
+from cnn_tui.tui.common.topbar import TopBar
 
 NARROW = 110  # below this many columns the side panel goes under the table
 
@@ -85,6 +86,7 @@ class BuildScreen(Screen):
     # -- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         self._fit(self.app.size.width, update=False)  # styled once, not restyled on mount
+        yield TopBar()
         with Horizontal(id="build-main"):
             with Vertical(id="build-left"):
                 yield Static(id="input-line", markup=False)

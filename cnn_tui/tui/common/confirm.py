@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from cnn_tui.spec.text import printable
+from cnn_tui.tui.common.footer import KeyBar
 
 
 class ChoiceDialog(ModalScreen[str]):
@@ -19,7 +20,7 @@ class ChoiceDialog(ModalScreen[str]):
     """
 
     DEFAULT_CLASSES = "dialog"
-    BINDINGS = [Binding("escape", "answer('cancel')", "Cancel", show=False),
+    BINDINGS = [Binding("escape", "answer('cancel')", "Cancel"),
                 Binding("left", "app.focus_previous", show=False),
                 Binding("right", "app.focus_next", show=False)]
 
@@ -40,6 +41,7 @@ class ChoiceDialog(ModalScreen[str]):
                 for key, label, value in self.choices:
                     shown = "esc" if key == "escape" else key
                     yield Button(Text(f"{label} ({shown})"), id=f"answer-{value}", compact=True)
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_key(self, event) -> None:
         for key, _label, value in self.choices:

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 from cnn_tui.errors import CnnTuiError, ExportError
 from cnn_tui.export.formats import ARCH, FORMATS, Format
 from cnn_tui.spec.model import Architecture
+from cnn_tui.tui.common.footer import KeyBar
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class ExportDialog(ModalScreen["ExportFormat | None"]):
     with it or None. Unavailable formats are shown greyed with what installs them."""
 
     DEFAULT_CLASSES = "dialog"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
     TITLE_TEXT = "Export the architecture"
 
     def __init__(self, formats: list[ExportFormat]) -> None:
@@ -113,6 +114,7 @@ class ExportDialog(ModalScreen["ExportFormat | None"]):
             yield OptionList(*(self.option(i, f) for i, f in enumerate(self.formats, 1)),
                              id="export-formats")
             yield Static("enter: choose · 1-9: choose · escape: cancel", classes="dialog-hint")
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_key(self, event) -> None:
         if event.character and event.character.isdigit():
@@ -141,7 +143,7 @@ class ShareCodeDialog(ModalScreen[None]):
     its tail at 80 columns), said to be on the clipboard too."""
 
     DEFAULT_CLASSES = "dialog"
-    BINDINGS = [Binding("escape,enter", "close", "Close", show=False)]
+    BINDINGS = [Binding("escape,enter", "close", "Close")]
 
     def __init__(self, code: str) -> None:
         super().__init__()
@@ -155,6 +157,7 @@ class ShareCodeDialog(ModalScreen[None]):
                          "set -g set-clipboard on). The lines are one code: `cnn-tui share FILE` "
                          "prints it on one line. Open it with: cnn-tui CODE  ·  enter/escape: "
                          "close", classes="dialog-hint")
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def action_close(self) -> None:
         self.dismiss(None)

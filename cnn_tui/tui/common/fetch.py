@@ -20,6 +20,7 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.fmt import fmt_bytes
 from cnn_tui.spec.text import printable
 from cnn_tui.tui.common.probabilities import bar
+from cnn_tui.tui.common.footer import KeyBar
 
 
 def mnist_problem(data_dir) -> str | None:
@@ -56,6 +57,7 @@ class FetchDialog(ModalScreen):
             yield Static("", id="fetch-bar", markup=False)
             yield Static("escape closes (the download goes on in the background)",
                          id="fetch-hint", markup=False)
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_mount(self) -> None:
         self.run_worker(self._fetch, thread=True, group="fetch-mnist", exit_on_error=False,

@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from cnn_tui.tui.common.footer import KeyBar
+from cnn_tui.tui.common.topbar import TopBar
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class HelpScreen(Screen):
 
     def compose(self) -> ComposeResult:
         ctx = self.context
-        yield Header()
+        yield TopBar()
         with VerticalScroll(id="help-body"):
             yield Static(f"Help: {escape(ctx.screen_name)}", classes="help-title")
             if ctx.screen_help:

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
+from cnn_tui.tui.common.footer import KeyBar
 
 
 def picker_bindings(prefix: str) -> list[Binding]:
@@ -51,6 +52,7 @@ class OptionPicker(ModalScreen[Any]):
         with Vertical():
             yield Label(self.compose_title())
             yield OptionList(*self.compose_options(), id=self.OPTIONS_ID)
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 
 from cnn_tui.spec.text import printable
 from cnn_tui.tui.common.field_input import FieldInput
+from cnn_tui.tui.common.footer import KeyBar
 
 MAX_LISTED = 2000  # a huge folder must not stall the UI on one tab press
 
@@ -51,8 +52,8 @@ def complete_path(text: str, cwd: Path | None = None) -> tuple[str, list[str]]:
 
 class PathPrompt(ModalScreen["str | None"]):
     DEFAULT_CLASSES = "dialog"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False),
-                Binding("tab", "complete", "Complete", show=False, priority=True)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+                Binding("tab", "complete", "Complete", priority=True)]
 
     def __init__(self, title: str, value: str = "", hint: str = "") -> None:
         super().__init__()
@@ -66,6 +67,7 @@ class PathPrompt(ModalScreen["str | None"]):
             yield Static(printable(self.title_text), classes="dialog-title", markup=False)
             yield FieldInput(self.initial, id="path-input", select_on_focus=False)
             yield Static(printable(self.hint), id="path-hint", classes="dialog-hint", markup=False)
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_mount(self) -> None:
         entry = self.query_one(Input)

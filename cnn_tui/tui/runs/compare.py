@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from cnn_tui.errors import CnnTuiError
@@ -28,6 +28,7 @@ from cnn_tui.runs.compare import SECTIONS, curves, metrics_table, run_arch_diff
 from cnn_tui.spec.fmt import shape_text
 from cnn_tui.spec.text import printable
 from cnn_tui.tui.common.footer import KeyBar
+from cnn_tui.tui.common.topbar import TopBar
 
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 COLORS = ("cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white")
@@ -103,7 +104,7 @@ class CompareScreen(Screen):
         self.monochrome = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TopBar()
         names = ", ".join(f"{run_label(i, r)} ({MARKERS[i % len(MARKERS)]})"
                           for i, r in enumerate(self.records))
         yield Static(Text(f"comparing {len(self.records)} runs against the first: {names}"),

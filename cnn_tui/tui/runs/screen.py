@@ -21,13 +21,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.spec.text import printable
 from cnn_tui.tui.runs.runs_table import COLUMNS, PIN, RunsTable
 from cnn_tui.tui.common.footer import KeyBar
 from cnn_tui.tui.common.field_input import FieldInput
+from cnn_tui.tui.common.topbar import TopBar
 
 REFRESH_SECONDS = 3.0
 MAX_NAME = 200
@@ -79,7 +80,7 @@ class RunsScreen(Screen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TopBar()
         yield Static("", id="runs-status")
         yield FieldInput(placeholder="filter: words matching name, architecture, status, tags, "
                                 "optimizer", id="runs-filter")

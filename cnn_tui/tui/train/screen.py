@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Static
 
 from cnn_tui.errors import CnnTuiError
 from cnn_tui.session.run import RunState
@@ -28,6 +28,7 @@ from cnn_tui.spec.text import markup_safe
 from cnn_tui.tui.train.feed import RunNews
 from cnn_tui.tui.common.footer import KeyBar
 from cnn_tui.tui.train.settings_form import TrainingForm
+from cnn_tui.tui.common.topbar import TopBar
 
 # Drawing is paced: the charts are redrawn at most once a second and never more often than
 # keeps their drawing under CHART_DUTY of the time; progress lines are one-line updates
@@ -138,7 +139,7 @@ class TrainScreen(Screen):
         from cnn_tui.tui.train.charts import AccuracyChart, LossChart
         config = self._arch_config()
         self._filled_from = config
-        yield Header()
+        yield TopBar()
         with Horizontal(id="train-body"):
             with Vertical(id="train-side"):
                 yield Static("settings", classes="pane-title")
