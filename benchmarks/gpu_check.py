@@ -76,7 +76,7 @@ def check_fastpath(args) -> tuple[bool, str]:
         x = torch.randn(64, 1, 28, 28, device=dev).contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 10, (64,), device=dev)
         for mode in ("fp32", "bf16"):
-            def grads(fn):
+            def grads(fn, model=model, mode=mode, x=x, y=y):
                 model.zero_grad(set_to_none=True)
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=mode == "bf16"):
                     out = fn(x)

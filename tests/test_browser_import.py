@@ -120,7 +120,8 @@ def test_training_variants():
     no = _export()
     del no["trainingSettings"]
     assert from_browser(no).training == {}
-    assert from_browser(_export(trainingSettings={"optimizer": "RMSprop"})).training == {"optimizer": "rmsprop"}
+    imported = from_browser(_export(trainingSettings={"optimizer": "RMSprop"}))
+    assert imported.training == {"optimizer": "rmsprop"}
     with pytest.raises(SpecError, match=r"^trainingSettings\.optimizer: unsupported optimizer 'lbfgs'"):
         from_browser(_export(trainingSettings={"optimizer": "lbfgs"}))
     with pytest.raises(SpecError, match=r"^trainingSettings\.batchSize: must be 1\.\.65536, got 0"):
@@ -134,7 +135,8 @@ def test_errors_name_the_export_path():
     assert _layer_error(3, bad) == "layers[3].kernelSize: must be 1..11, got 0"
     assert _layer_error(0, {"type": "Conv2D", "kernelSize": 3}) == "layers[0].filters: is required (1..1024)"
     assert _layer_error(2, {"type": "Dense"}).startswith("layers[2].units: is required")
-    assert _layer_error(1, {"type": "Dropout", "rate": 1.5}) == "layers[1].rate: must be >= 0 and < 1, got 1.5"
+    assert _layer_error(1, {"type": "Dropout", "rate": 1.5}) == \
+        "layers[1].rate: must be >= 0 and < 1, got 1.5"
     assert _layer_error(4, "Conv3D").startswith("layers[4].type: unknown layer type 'Conv3D'")
     assert _layer_error(4, 7) == 'layers[4]: must be a layer name or an object with a "type"'
     assert _layer_error(0, {"type": "Conv2D", "filters": 8, "kernelSize": 3, "padding": "full"}) == \

@@ -149,7 +149,7 @@ def test_every_template_agrees():
     from cnn_tui.spec.templates import TEMPLATES
 
     assert {"beginner", "intermediate", "advanced", "lenet5", "residual"} <= set(TEMPLATES)
-    for name, factory in TEMPLATES.items():
+    for factory in TEMPLATES.values():
         check_agreement(factory())
 
 

@@ -112,7 +112,8 @@ def test_convert_browser_export(capsys, tmp_path):
     assert run(capsys, "convert", str(src), "-o", str(dst), "--force")[0] == 0
 
 
-@pytest.mark.parametrize("content", [b"\x00\x01garbage", b"{not json", b'{"layers": [{"type": "Conv9D"}], "metadata": {}}'])
+@pytest.mark.parametrize("content", [b"\x00\x01garbage", b"{not json",
+                                     b'{"layers": [{"type": "Conv9D"}], "metadata": {}}'])
 def test_convert_unreadable_input_exits_2(capsys, tmp_path, content):
     src = tmp_path / "in.json"
     src.write_bytes(content)

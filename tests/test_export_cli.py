@@ -102,7 +102,8 @@ def test_architecture_formats_from_file_and_share_code(tmp_path, capsys, monkeyp
     compile(out, "lenet-5.py", "exec")
     code, out, err = run_cli(capsys, "export", "net.json", "-f", "pytorch", "-o", ".")
     assert code == 0 and (tmp_path / "lenet-5.py").read_text().startswith('"""')
-    assert out == "" and err == f"wrote lenet-5.py (pytorch, {(tmp_path / 'lenet-5.py').stat().st_size:,} bytes)\n"
+    size = (tmp_path / "lenet-5.py").stat().st_size
+    assert out == "" and err == f"wrote lenet-5.py (pytorch, {size:,} bytes)\n"
     code, out, _ = run_cli(capsys, "export", encode(arch), "-f", "keras", "-o", "-")
     assert code == 0 and "def build_model():" in out and "keras.Sequential([" in out
     code, out, _ = run_cli(capsys, "export", "net.json", "-f", "share")

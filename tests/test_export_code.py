@@ -208,7 +208,8 @@ def test_markdown_summary():
     analysis = analyze(arch)
     table = [l for l in text.splitlines() if l.startswith("| ") and l[2:3].isdigit()]
     assert len(table) == len(analysis.rows)
-    assert table[0].startswith("| 1 | Conv2D(4, 4x4, stride 2, same, leaky_relu) | [1, 28, 28] | [4, 14, 14] | 68 |")
+    assert table[0].startswith("| 1 | Conv2D(4, 4x4, stride 2, same, leaky_relu) | [1, 28, 28] | "
+                               "[4, 14, 14] | 68 |")
     assert "+ 1x1 projection" in table[3] and "&nbsp;&nbsp;Conv2D(6" in table[4]
     assert f"**Total parameters:** {analysis.total_params:,}" in text
     assert "# Awkward \\| net" in text  # a pipe in the name does not break the table

@@ -66,7 +66,7 @@ def check(call, arg, source: str, kind: str) -> None:
         assert "\n" not in message and message
         if not located(message, source):
             COUNTS[f"{kind} unlocated"] += 1
-            raise AssertionError(f"no location in: {message}")
+            raise AssertionError(f"no location in: {message}") from None
         COUNTS[f"{kind} refused"] += 1
         return
     except Exception as exc:  # a traceback for the user

@@ -114,7 +114,8 @@ def test_field_errors_name_the_file_then_the_field(tmp_path):
 
 
 def test_unknown_version_and_field(tmp_path):
-    assert _err(tmp_path / "v.json", json.dumps(_native(version=2))).startswith("version: unsupported version 2")
+    message = _err(tmp_path / "v.json", json.dumps(_native(version=2)))
+    assert message.startswith("version: unsupported version 2")
     msg = _err(tmp_path / "f.json", json.dumps(_native(colour="red")))
     assert msg.startswith("colour: unknown field")
     obj = _native()

@@ -5,7 +5,6 @@ run in another process is paused, resumed, stopped and followed through the stor
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal

@@ -132,7 +132,8 @@ def test_zip_bomb_is_bounded():
 
 def test_trailing_garbage_after_the_stream():
     data = zlib.compress(b'["x",[]]') + b"junk"
-    assert _bad(PREFIX + base64.urlsafe_b64encode(data).decode().rstrip("=")).startswith("damaged (extra data")
+    code = PREFIX + base64.urlsafe_b64encode(data).decode().rstrip("=")
+    assert _bad(code).startswith("damaged (extra data")
 
 
 @pytest.mark.parametrize("payload,expected", [

@@ -154,7 +154,8 @@ def test_stop_from_another_thread_saves_and_reports_stopped(mnist_root, tmp_path
 
 def test_invalid_architecture_and_bad_settings_are_refused_before_training(mnist_root, tmp_path):
     bad = Architecture.from_dict({"name": "too deep", "layers": [
-        {"type": "conv2d", "filters": 4, "kernel_size": 11}, {"type": "conv2d", "filters": 4, "kernel_size": 11},
+        {"type": "conv2d", "filters": 4, "kernel_size": 11},
+        {"type": "conv2d", "filters": 4, "kernel_size": 11},
         {"type": "conv2d", "filters": 4, "kernel_size": 11}, {"type": "flatten"},
         {"type": "dense", "units": 10}]})
     with pytest.raises(TrainingError, match="cannot train 'too deep': layer"):

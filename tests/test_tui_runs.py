@@ -91,7 +91,8 @@ async def test_table_sorts_and_filters(store):
         table = screen.table
         assert table.row_count == 3 and _names(screen) == ["gamma", "beta", "alpha"]  # newest first
         beta = table.record(ids["beta"])
-        assert beta.arch_name == "Intermediate" and beta.best_val_acc > 0.2 and beta.test_acc > 0.2  # above chance
+        assert beta.arch_name == "Intermediate"
+        assert beta.best_val_acc > 0.2 and beta.test_acc > 0.2  # above chance
         labels = [str(c.label) for c in table.columns.values()]
         # what tells runs apart first, so it shows at 80 columns
         assert labels[:5] == ["✓", "name", "status", "test acc", "best val"]
@@ -247,7 +248,7 @@ async def test_share_code_and_exports(store, tmp_path):
             await pilot.pause()
             app.screen.query_one("#path-input").value = str(tmp_path / name)
             await pilot.press("enter")
-            await _until(pilot, lambda: (tmp_path / name).exists(), what=name)
+            await _until(pilot, lambda name=name: (tmp_path / name).exists(), what=name)
         await app.workers.wait_for_complete()
         lines = (tmp_path / "gamma.csv").read_text().splitlines()
         assert lines[0].startswith("run_id,run_name,architecture,epoch") and len(lines) == 2

@@ -9,7 +9,6 @@ import pytest
 
 from cnn_tui import locations
 from cnn_tui.tui.app import CnnTuiApp
-from cnn_tui.tui.runs.screen import RunsScreen
 from cnn_tui.tui.themes import (BUILTIN_THEMES, TEXTUAL_THEMES, ThemeFileError, load_theme_dirs,
                                 load_theme_file, resolve_name, textual_theme_names)
 

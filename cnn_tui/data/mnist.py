@@ -242,7 +242,7 @@ def verify(root: Path) -> list[tuple[str, bool, str]]:
     """Check each of the four files under `root`: (file name, ok, one-line detail)."""
     raw = raw_dir(root)
     if not raw.is_dir():
-        for cand_root, cand_raw in _root_candidates(Path(root)):
+        for _cand_root, cand_raw in _root_candidates(Path(root)):
             if cand_raw.is_dir():
                 raw = cand_raw
                 break

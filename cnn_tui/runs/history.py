@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from cnn_tui.errors import CnnTuiError, RunStoreError
 from cnn_tui.runs.db import describe, rollback

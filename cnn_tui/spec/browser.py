@@ -90,7 +90,8 @@ def _activation(value: Any, path: str) -> str | None:
     if isinstance(value, str) and value.lower() in _ACTIVATIONS:
         return _ACTIVATIONS[value.lower()]
     shown = repr(value)[:40] if isinstance(value, str) else type(value).__name__
-    raise SpecError(path, f"unsupported activation {shown} (known: {', '.join(sorted(set(_ACTIVATIONS)))}, linear)")
+    known = ", ".join(sorted(set(_ACTIVATIONS)))
+    raise SpecError(path, f"unsupported activation {shown} (known: {known}, linear)")
 
 
 def _layer(item: Any, path: str) -> dict[str, Any]:

@@ -26,7 +26,8 @@ def _decode_bytes(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SpecError(source, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+        raise SpecError(source, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                                f"{exc.start})") from None
 
 
 def parse_json_text(text: str | bytes, source: str) -> Architecture:

@@ -121,7 +121,8 @@ TEMPLATE_INFO: dict[str, str] = {
     "advanced": "three conv-BatchNorm-ReLU blocks (the third padded 'same' so the 4x4 map fits), "
                 "two dense layers; the browser builder quoted 99%+ (99.2% in its table)",
     "lenet5": "LeCun's classic: tanh, average pooling, dense 120-84-10",
-    "residual": "two residual blocks, identity shortcut then a 1x1 projection shortcut, global average pooling",
+    "residual": "two residual blocks, identity shortcut then a 1x1 projection shortcut, "
+                "global average pooling",
 }
 
 

@@ -2,7 +2,8 @@
 
 `auto` means CUDA, then MPS, then CPU. On CUDA the loop uses bf16 autocast, channels_last and
 cuDNN's autotuner. On CPU it uses channels_last too (oneDNN's NHWC convolutions), every core
-it may run on (`torch.set_num_threads`, overridable with `CNN_TUI_THREADS`) and float32 (bf16 on most CPUs is slower, not faster).
+it may run on (`torch.set_num_threads`, overridable with `CNN_TUI_THREADS`) and float32 (bf16
+on most CPUs is slower, not faster).
 
 Batch size: a value the architecture file or the command line sets explicitly always wins. When
 neither sets one, `default_batch_size(device)` picks one that suits the device (the file format's

@@ -48,7 +48,7 @@ def gather_context(app, screen) -> HelpContext:
     here: list[tuple[str, str, str]] = []
     everywhere: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str, str]] = set()
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         binding = active.binding
         description = binding.description or binding.tooltip or binding.action
         if binding.system or not description or _generic(binding.action):
