@@ -348,9 +348,13 @@ class CnnTuiApp(App[int]):
     async def action_start_training(self) -> None:
         """Go to Train and start there (its own checks refuse a broken architecture)."""
         await self.switch_mode("train")
-        start = getattr(self.mode_screen("train"), "action_start", None)
-        if start is not None:
-            start()
+        self.mode_screen("train").action_start()
+
+    async def action_analyze_run(self, run_id: str) -> None:
+        """Go to Analyze with `run_id` shown (Runs' enter, a sweep's trial): screens ask the
+        app, which knows its screens, instead of reaching into each other."""
+        await self.switch_mode("analyze")
+        self.mode_screen("analyze").show_run(run_id)
 
     # -- files ------------------------------------------------------------------------------
     def _default_save_path(self) -> str:

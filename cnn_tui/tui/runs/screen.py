@@ -250,13 +250,8 @@ class RunsScreen(Screen):
             self.run_worker(self.open_in_analyze(str(event.row_key.value)), group="runs-open")
 
     async def open_in_analyze(self, run_id: str) -> None:
-        """Switch to Analyze with this run selected."""
-        app = self.app
-        await app.switch_mode("analyze")
-        screen = app.mode_screen("analyze")
-        show = getattr(screen, "show_run", None)
-        if show is not None:
-            show(run_id)
+        """Switch to Analyze with this run selected (the app's action)."""
+        await self.app.run_action(f"analyze_run({run_id!r})")
 
     def compare_records(self) -> list:
         """What `c` compares: the pinned baselines first (the first is the one the others are
