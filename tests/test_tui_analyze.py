@@ -462,3 +462,42 @@ async def test_view_keys_can_be_rebound_in_the_config(env):
         await pilot.press("v", "v", "f7")
         await pilot.pause()
         assert screen.query_one(DrawCanvas).ink > 0
+
+
+async def test_analyze_follows_a_run_started_from_train_and_loads_it_once_when_it_ends(
+        env, monkeypatch):
+    """`2` `s` `3` at once: the run is not in the store yet when Analyze shows again, so the
+    run feed's news says a new run started; Analyze follows it, says it trains, and loads its
+    results once when it ends (the 1 s store check does not restart a load in flight)."""
+    from cnn_tui.tui.train.settings_form import TrainingForm
+
+    monkeypatch.setenv("CNN_TUI_THREADS", "1")
+    monkeypatch.setenv("CNN_TUI_LIMIT_TRAIN", "1200")
+    monkeypatch.setenv("CNN_TUI_LIMIT_TEST", str(LIMIT_TEST))
+    finished, _ = env
+    async with AnalyzeApp().run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.record.id == finished.run_id
+        await pilot.press("2")
+        await pilot.pause()
+        form = pilot.app.screen.query_one(TrainingForm)
+        form.set_field("epochs", "2")
+        form.set_field("val_size", "200")
+        await pilot.pause()
+        await pilot.press("s", "3")
+        assert pilot.app.screen is screen
+        await wait_for(pilot, lambda: screen.training_run not in (None, finished.run_id),
+                       "the new run followed", timeout=120)
+        new_run = screen.training_run
+        status = str(screen.query_one("#analyze-status").render())
+        assert "training: epoch" in status and f"below: run {finished.run_id}" in status
+        await wait_for(pilot, lambda: screen.data.record.id == new_run, "its results",
+                       timeout=180)
+        assert screen.training_run is None and screen.record.status == "finished"
+        # a load in flight is not started again by the periodic check
+        screen.training_run = new_run
+        screen.reload()
+        first = screen._load_worker
+        screen._check_training_run()
+        assert screen._load_worker is first
+        await wait_for(pilot, lambda: not screen._loading, "the load")

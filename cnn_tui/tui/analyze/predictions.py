@@ -5,7 +5,9 @@ digits around it.
 The table takes the keys as soon as the view shows (`down`/`j`, `up`/`k`, `g`/`G`, page keys);
 `w` keeps the mistakes only (the most confident first). The detail panel always shows the
 table's selected row. Moving here selects that image for Feature maps too (`SelectImage`); an
-image chosen there moves this table's cursor when the table lists it.
+image chosen there moves this table's cursor when the table lists it. Where the view is short
+(80x24) the row of digits gives way and the selected digit is drawn at half size, so its
+probabilities fit beside the table.
 """
 
 from __future__ import annotations

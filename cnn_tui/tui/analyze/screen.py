@@ -82,6 +82,7 @@ class AnalyzeScreen(Screen):
         self.subject = Subject()  # what Feature maps and Predictions look at
         self._newest_seen: str | None = None  # the newest run in the store when last loaded
         self.training_run: str | None = None  # the run shown is training: reload when it ends
+        self._load_worker: Worker | None = None  # the latest load
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -181,18 +182,30 @@ class AnalyzeScreen(Screen):
 
     def on_run_news(self, message) -> None:
         """The app's current run changed: when it is the one shown here and it ended, show its
-        results; while it trains, say where it is."""
+        results; while it trains, say where it is. Following the newest run, a run started
+        since (Train's `s` while this screen shows) is the one to follow."""
         start = self.app.feed.history.start
-        if start is None or start.run_id != self.training_run:
+        if start is None:
+            return
+        if start.run_id != self.training_run:
+            if self.pinned is None and start.run_id != self._newest_seen and not message.ended:
+                self._newest_seen = start.run_id
+                self.reload()
             return
         if message.ended:
             self.reload()
         else:
             self._say_training(None)
 
+    @property
+    def _loading(self) -> bool:
+        return self._load_worker is not None and not self._load_worker.is_finished
+
     def _check_training_run(self) -> None:
-        """A run shown while training (this app's or any other) may have ended: reload then."""
-        if self.training_run is None:
+        """A run shown while training (this app's or any other) may have ended: reload then
+        (once: while that load runs, which can take longer than this check's second, it is
+        not started again)."""
+        if self.training_run is None or self._loading:
             return
         from cnn_tui.runs.store import RunStore
         store = RunStore(self.app.settings.runs_dir)
@@ -215,9 +228,12 @@ class AnalyzeScreen(Screen):
         else:
             done, total = len(record.epochs), int(record.config.get("epochs") or 0)
             run_id, name = record.id, record.arch_name
+        shown = self.data.record.id if self.data is not None else None
+        views = (f"below: run {shown} until it ends" if shown and shown != run_id
+                 else "the views fill in when it ends")
         self.query_one("#analyze-status", Static).update(
-            f"[b]{markup_safe(name)}[/b] · run {run_id} · training: epoch {done}/{total} done · the views "
-            "fill in when it ends · L evaluates a mid-training snapshot now")
+            f"[b]{markup_safe(name)}[/b] · run {run_id} · training: epoch {done}/{total} done · "
+            f"{views} · L evaluates a mid-training snapshot now")
 
     # ------------------------------------------------------------------ loading
     def show_run(self, run_id: str | None) -> None:
@@ -228,7 +244,7 @@ class AnalyzeScreen(Screen):
     def reload(self, snapshot: bool = False) -> None:
         self.query_one("#analyze-status", Static).update(
             f"loading run {self.pinned}…" if self.pinned else "loading the newest run…")
-        self._load(self.pinned, snapshot)
+        self._load_worker = self._load(self.pinned, snapshot)
 
     def action_snapshot(self) -> None:
         """Evaluate the latest checkpoint of the run that is training (asked for: it costs CPU

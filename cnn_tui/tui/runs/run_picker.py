@@ -35,7 +35,7 @@ class RunPicker(ModalScreen["str | None"]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     RunPicker #picker-filter { margin: 1 0 0 0; }
-    RunPicker #picker-table { height: auto; max-height: 24; margin-top: 1; }
+    RunPicker #picker-table { height: auto; max-height: 24; margin-top: 1; overflow-x: hidden; }
     RunPicker #picker-count { color: $text-muted; }
     """
     BINDINGS = [
