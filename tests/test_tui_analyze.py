@@ -472,7 +472,7 @@ async def test_analyze_follows_a_run_started_from_train_and_loads_it_once_when_i
     from cnn_tui.tui.train.settings_form import TrainingForm
 
     monkeypatch.setenv("CNN_TUI_THREADS", "1")
-    monkeypatch.setenv("CNN_TUI_LIMIT_TRAIN", "1200")
+    monkeypatch.setenv("CNN_TUI_LIMIT_TRAIN", "6000")  # a few seconds: long enough to be seen
     monkeypatch.setenv("CNN_TUI_LIMIT_TEST", str(LIMIT_TEST))
     finished, _ = env
     async with AnalyzeApp().run_test(size=(120, 40)) as pilot:
@@ -481,16 +481,22 @@ async def test_analyze_follows_a_run_started_from_train_and_loads_it_once_when_i
         await pilot.press("2")
         await pilot.pause()
         form = pilot.app.screen.query_one(TrainingForm)
-        form.set_field("epochs", "2")
+        form.set_field("epochs", "3")
         form.set_field("val_size", "200")
         await pilot.pause()
         await pilot.press("s", "3")
         assert pilot.app.screen is screen
-        await wait_for(pilot, lambda: screen.training_run not in (None, finished.run_id),
-                       "the new run followed", timeout=120)
+        said: list[str] = []  # the status when Analyze took the new run up
+
+        def following() -> bool:
+            if screen.training_run in (None, finished.run_id):
+                return False
+            said.append(str(screen.query_one("#analyze-status").render()))
+            return True
+
+        await wait_for(pilot, following, "the new run followed", timeout=120)
         new_run = screen.training_run
-        status = str(screen.query_one("#analyze-status").render())
-        assert "training: epoch" in status and f"below: run {finished.run_id}" in status
+        assert "training: epoch" in said[0] and f"below: run {finished.run_id}" in said[0]
         await wait_for(pilot, lambda: screen.data.record.id == new_run, "its results",
                        timeout=180)
         assert screen.training_run is None and screen.record.status == "finished"
