@@ -2,7 +2,9 @@
 
 Keys: arrows move the brush, space paints at the brush, `+`/`-` change the brush size (1..4),
 `c` clears. The mouse paints where it is pressed or dragged. Two pixels per cell (half
-blocks), so the canvas takes 28 columns x 14 rows; the brush shows as a marker on its cell.
+blocks), so the canvas takes 28 columns x 14 rows; the brush's pixel is drawn as a half block
+in the theme's accent colour (a `+` in reverse in the monochrome theme), so it shows on blank
+and painted cells alike.
 Every change posts `DrawCanvas.Changed` with the pixels (floats 0..1, row-major), so the
 Analyze screen classifies the drawing live.
 """
@@ -18,7 +20,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from cnn_tui.tui.common.heatmap import halfblock_lines, shade_lines, prefers_monochrome
+from cnn_tui.tui.common.heatmap import halfblock_lines, prefers_monochrome, shade_lines
 
 SIZE = 28
 MAX_BRUSH = 4
@@ -54,17 +56,21 @@ class DrawCanvas(Widget, can_focus=True):
         border: round $secondary;
     }
     DrawCanvas:focus { border: round $accent; }
+    DrawCanvas > .drawcanvas--brush { color: $accent; text-style: bold; }
     """
+    COMPONENT_CLASSES = {"drawcanvas--brush"}
 
+    # ids under `analyze.`: the Analyze screen is loaded on first visit, and config.toml
+    # accepts the ids of such screens by that prefix
     BINDINGS = [
-        Binding("up", "move(0, -1)", "up", show=False),
-        Binding("down", "move(0, 1)", "down", show=False),
-        Binding("left", "move(-1, 0)", "left", show=False),
-        Binding("right", "move(1, 0)", "right", show=False),
-        Binding("space", "paint", "paint", id="canvas.paint"),
-        Binding("plus,equals_sign", "brush(1)", "brush+", id="canvas.brush_up"),
-        Binding("minus", "brush(-1)", "brush-", id="canvas.brush_down"),
-        Binding("c", "clear", "clear", id="canvas.clear"),
+        Binding("up", "move(0, -1)", "Brush up", show=False, id="analyze.draw_up"),
+        Binding("down", "move(0, 1)", "Brush down", show=False, id="analyze.draw_down"),
+        Binding("left", "move(-1, 0)", "Brush left", show=False, id="analyze.draw_left"),
+        Binding("right", "move(1, 0)", "Brush right", show=False, id="analyze.draw_right"),
+        Binding("space", "paint", "Paint", id="analyze.draw_paint"),
+        Binding("plus,equals_sign", "brush(1)", "Brush+", id="analyze.draw_brush_up"),
+        Binding("minus", "brush(-1)", "Brush-", id="analyze.draw_brush_down"),
+        Binding("c", "clear", "Clear", id="analyze.draw_clear"),
     ]
 
     brush: reactive[int] = reactive(2)
@@ -72,11 +78,11 @@ class DrawCanvas(Widget, can_focus=True):
 
     @dataclass
     class Changed(Message):
-        canvas: "DrawCanvas"
+        canvas: DrawCanvas
         pixels: list[list[float]]
 
         @property
-        def control(self) -> "DrawCanvas":
+        def control(self) -> DrawCanvas:
             return self.canvas
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -148,12 +154,17 @@ class DrawCanvas(Widget, can_focus=True):
     # -- drawing -----------------------------------------------------------------------
     def render(self) -> Text:
         cx, cy = self.cursor
-        show_cursor = self.has_focus
         if prefers_monochrome(self.app):
             lines = [Text(line) for line in shade_lines(self.pixels)]
+            brush = Text("+", style=Style(reverse=True, bold=True))
         else:
             lines = halfblock_lines(self.pixels, "gray")
-        if show_cursor:
-            line = lines[cy // 2]
-            line.stylize(Style(reverse=True), cx, cx + 1)
+            # the brush's pixel in the accent colour, the other pixel of its cell as it is
+            other = self.pixels[cy ^ 1][cx]  # the cell's other pixel (SIZE is even)
+            grey = round(255 * min(1.0, max(0.0, other)))
+            brush = Text("▀" if cy % 2 == 0 else "▄",
+                         style=self.get_component_rich_style("drawcanvas--brush")
+                         + Style(bgcolor=f"rgb({grey},{grey},{grey})"))
+        line = lines[cy // 2]
+        lines[cy // 2] = line[:cx] + brush + line[cx + 1:]
         return Text("\n").join(lines)

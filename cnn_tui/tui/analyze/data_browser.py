@@ -1,23 +1,26 @@
 """Browse the MNIST training set by class: a page of digits drawn as half blocks.
 
-Needs no run: it reads MNIST itself (in a thread, the first time it is shown). Keys when
-focused: `c` / `C` next / previous class, `n` / `p` (or right / left) next / previous page.
-Digits are shown at half size (14x14 pixels, 7 rows), so a page at 120 columns holds dozens.
+Needs no run: it reads MNIST itself (from the app's data folder, in a thread, the first time it
+is shown). Keys when focused: `c` / `C` next / previous class, `n` / `p` (or right / left) next /
+previous page. Digits are shown at half size (14x14 pixels, 7 rows and a caption), as many rows
+of them as the view has room for, so a page at 120x40 holds dozens and one at 80x24 still fits.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual import work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.tui.analyze.view import AnalyzeView, NothingToExport
 from cnn_tui.tui.common.heatmap import prefers_monochrome, tile, to_plain_text
 
-ROWS_PER_PAGE = 4
+TILE_ROWS = 8  # a half-size digit: 7 rows of half blocks and its caption
 
 
 def half_size(image_u8) -> list[list[float]]:
@@ -33,13 +36,13 @@ def half_size(image_u8) -> list[list[float]]:
 
 class DataBrowser(Widget, can_focus=True):
     DEFAULT_CSS = """
-    DataBrowser { height: auto; width: 1fr; }
+    DataBrowser { height: 1fr; width: 1fr; }
     """
     BINDINGS = [
-        Binding("c", "cls(1)", "Next class", id="data.class_next"),
-        Binding("C", "cls(-1)", "Prev class", show=False, id="data.class_prev"),
-        Binding("n,right", "page(1)", "Next page", id="data.page_next"),
-        Binding("p,left", "page(-1)", "Prev page", show=False, id="data.page_prev"),
+        Binding("c", "cls(1)", "Next class", id="analyze.data_class_next"),
+        Binding("C", "cls(-1)", "Prev class", show=False, id="analyze.data_class_prev"),
+        Binding("n,right", "page(1)", "Next page", id="analyze.data_page_next"),
+        Binding("p,left", "page(-1)", "Prev page", show=False, id="analyze.data_page_prev"),
     ]
 
     digit_class: reactive[int] = reactive(0)
@@ -60,7 +63,7 @@ class DataBrowser(Widget, can_focus=True):
     @work(thread=True, exclusive=True, group="data-browser", exit_on_error=False)
     def _load(self):
         from cnn_tui.data import load_arrays
-        arrays = load_arrays()
+        arrays = load_arrays(self.app.settings.data_dir)  # type: ignore[attr-defined]
         return arrays.train_images, arrays.train_labels
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -79,8 +82,10 @@ class DataBrowser(Widget, can_focus=True):
     # -- paging ----------------------------------------------------------------------
     @property
     def per_page(self) -> int:
+        """Digits on a page: as many rows of them as fit under the heading (at least one)."""
         per_row = max(1, (max(self.size.width, 15) + 1) // 15)
-        return per_row * ROWS_PER_PAGE
+        rows = max(1, (self.size.height - 1) // TILE_ROWS) if self.size.height else 4
+        return per_row * rows
 
     def page_indices(self) -> list[int]:
         members = self._by_class.get(self.digit_class, [])
@@ -104,6 +109,9 @@ class DataBrowser(Widget, can_focus=True):
 
     def watch_page(self) -> None:
         self.refresh(layout=True)
+
+    def on_resize(self) -> None:
+        self.page = min(self.page, self.pages() - 1)  # fewer pages when more fit on one
 
     # -- drawing ---------------------------------------------------------------------
     def heading(self) -> str:
@@ -131,3 +139,25 @@ class DataBrowser(Widget, can_focus=True):
         for i in self.page_indices():
             blocks.append(to_plain_text(half_size(self.images[i]), f"#{i} label {self.digit_class}"))
         return "\n".join(blocks)
+
+
+class DataView(AnalyzeView):
+    """The training set by class: needs no run."""
+
+    NAME, TITLE, FOCUS = "data", "Data", "#data-browser"
+    HELP = ("Data: the MNIST training set by class, no run needed. `c`/`C` next/previous class, "
+            "`n`/`p` (or right/left) next/previous page. `e` exports the page as text.")
+
+    def compose(self) -> ComposeResult:
+        yield DataBrowser(id="data-browser")
+
+    def activated(self) -> None:
+        self.query_one(DataBrowser).load()
+        super().activated()
+
+    def export(self) -> tuple[str, str]:
+        browser = self.query_one(DataBrowser)
+        content = browser.export_text()
+        if not content:
+            raise NothingToExport(browser.error or "MNIST is still loading")
+        return f"mnist-train-class{browser.digit_class}.txt", content

@@ -1,15 +1,20 @@
 """Context help (F1 / ?): what the screen and the focused widget say about themselves
 (their `HELP` text), then every key that works where help was asked, then the keys that
-work everywhere. Built from the live bindings, so rebound keys show as rebound."""
+work everywhere. Built from the live bindings, so rebound keys show as rebound.
+
+Everything is plain text made into styled content here, never parsed as markup: key names
+such as `[` and descriptions taken from bindings show as they are, and a HELP text's
+`backticked` keys are drawn bold, without the backticks.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -67,11 +72,27 @@ def gather_context(app, screen) -> HelpContext:
     )
 
 
-def _keys_table(items: list[tuple[str, str, str]]) -> str:
+KEY_STYLE = "bold"
+
+
+def help_text(text: str) -> Content:
+    """A HELP text as content: `backticked` parts are keys (bold, backticks dropped); the rest
+    is plain (brackets and all). An unpaired backtick is kept as it is."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: the last one is not a key mark
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    return Content.assemble(*((part, KEY_STYLE) if n % 2 else part
+                              for n, part in enumerate(parts) if part))
+
+
+def _keys_table(items: list[tuple[str, str, str]]) -> Content:
+    """One line per key: the key (bold), what it does, its binding id (dim)."""
     width = max((len(k) for k, _, _ in items), default=0)
     dwidth = max((len(d) for _, d, _ in items), default=0)
-    return "\n".join(f"  [b]{escape(k.ljust(width))}[/b]  {escape(d.ljust(dwidth))}"
-                     + (f"  [dim]{escape(i)}[/dim]" if i else "") for k, d, i in items)
+    lines = [Content.assemble("  ", (k.ljust(width), KEY_STYLE), "  ", d.ljust(dwidth),
+                              *(("  ", (i, "dim")) if i else ()))
+             for k, d, i in items]
+    return Content("\n").join(lines)
 
 
 class HelpScreen(Screen):
@@ -87,19 +108,20 @@ class HelpScreen(Screen):
         ctx = self.context
         yield TopBar()
         with VerticalScroll(id="help-body"):
-            yield Static(f"Help: {escape(ctx.screen_name)}", classes="help-title")
+            yield Static(Content(f"Help: {ctx.screen_name}"), classes="help-title")
             if ctx.screen_help:
-                yield Static(escape(ctx.screen_help), classes="help-text")
+                yield Static(help_text(ctx.screen_help), classes="help-text")
             for text in ctx.widget_help:
-                yield Static(escape(text), classes="help-text")
+                yield Static(help_text(text), classes="help-text")
             if ctx.keys_here:
                 yield Static("Keys on this screen", classes="help-heading")
                 yield Static(_keys_table(ctx.keys_here), classes="help-keys")
             if ctx.keys_everywhere:
                 yield Static("Keys everywhere", classes="help-heading")
                 yield Static(_keys_table(ctx.keys_everywhere), classes="help-keys")
-            yield Static("Arrows, page up/down and home/end scroll; tab moves the focus. "
-                         "ctrl+p opens the command palette: every action, searchable. Keys can "
-                         "be rebound in config.toml: \\[keys] then binding-id = \"key\" (the ids are "
-                         "shown after each key above).", classes="help-text")
+            yield Static(Content(
+                "Arrows, page up/down and home/end scroll; tab moves the focus. ctrl+p opens "
+                "the command palette: every action, searchable. Keys can be rebound in "
+                "config.toml: [keys] then binding-id = \"key\" (the ids are shown after each "
+                "key above)."), classes="help-text")
         yield KeyBar()
