@@ -52,6 +52,7 @@ run: $(STAMP)
 # First MNIST: found where the product looks (or ../shared/data), else fetched once into the
 # user cache with `cnn-tui data fetch`; when it cannot be had the run stops here, in one line.
 test: $(STAMP)
+	$(PY) -m ruff check --no-cache cnn_tui tests benchmarks screenshots
 	@$(PY) tests/mnist_for_tests.py
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -195,7 +195,7 @@ async def test_every_screen_shows_where_it_is_and_a_dialog_its_own_keys():
 
     app = CnnTuiApp(offer_autosave=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        for key, name in (("1", "Build"), ("2", "Train"), ("4", "Runs")):
+        for key, name in (("1", "Build"), ("2", "Train"), ("3", "Analyze"), ("4", "Runs")):
             await pilot.press(key)
             await pilot.pause()
             line = str(app.screen.query_one(TopBar).render())

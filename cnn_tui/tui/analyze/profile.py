@@ -62,7 +62,7 @@ def profile_model(model, arch, batch: int = 64, repeats: int = 5, device: str | 
             sizes[i] = h.numel() * h.element_size()
             shapes[i] = tuple(h.shape[1:])
             if h.requires_grad:
-                def stamp(grad, i=i):
+                def stamp(grad, i=i, stamps=stamps):
                     _sync(dev)
                     stamps[i] = time.perf_counter()
                 h.register_hook(stamp)

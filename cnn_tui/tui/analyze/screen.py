@@ -24,7 +24,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
 from cnn_tui.errors import CnnTuiError
@@ -47,6 +47,7 @@ from cnn_tui.tui.analyze.view import (
 )
 from cnn_tui.tui.analyze.weights import WeightsView
 from cnn_tui.tui.common.footer import KeyBar
+from cnn_tui.tui.common.topbar import TopBar
 
 VIEWS: tuple[type[AnalyzeView], ...] = (ConfusionView, MetricsView, MapsView, PredictionsView,
                                         DrawView, WeightsView, ProfileView, DataView)
@@ -86,7 +87,7 @@ class AnalyzeScreen(Screen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TopBar()
         yield Static("loading…", id="analyze-status")
         with TabbedContent(id="analyze-tabs"):
             for view in VIEWS:

@@ -17,6 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
 from cnn_tui.spec.text import printable
+from cnn_tui.tui.common.field_input import FieldInput
+from cnn_tui.tui.common.footer import KeyBar
 from cnn_tui.tui.runs.runs_table import COLUMNS, filter_records, sort_records
 
 STATUS_STYLE = {"failed": "red", "running": "bold", "interrupted": "yellow", "stopped": "dim"}
@@ -57,12 +59,13 @@ class RunPicker(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(printable(self.title_text), style="bold"))
-            yield Input(placeholder="type to filter: name, id, architecture, status, tag, "
-                                    "optimizer", id="picker-filter")
+            yield FieldInput(placeholder="type to filter: name, id, architecture, status, tag, "
+                                         "optimizer", id="picker-filter")
             table = DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
             table.can_focus = False  # the keys stay in the filter: typing never moves the rows
             yield table
             yield Static("", id="picker-count")
+        yield KeyBar()  # a dialog shows its own keys, not the screen's behind it
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
