@@ -410,9 +410,11 @@ class TrainScreen(Screen):
         elif state == RunState.RUNNING and h.start is not None and not message.ended:
             ev = h.start
             what = f"resumed at epoch {ev.start_epoch + 1}" if ev.start_epoch else "training"
-            self._show_status(f"{what}: {ev.train_size:,} training, {ev.val_size:,} validation, "
-                              f"{ev.test_size:,} test images · {ev.params:,} parameters · "
-                              f"batch {ev.batch_size}")
+            parts = [f"{what}: {ev.train_size:,} train / {ev.val_size:,} val / "
+                     f"{ev.test_size:,} test images", f"batch {ev.batch_size}",
+                     f"{ev.params:,} parameters"]
+            width = self.query_one("#train-status").size.width or self.size.width
+            self._show_status(fit_parts(parts, width - 1))  # whole parts, never a cut one
         elif state == RunState.PAUSING:
             self._show_status("pausing after the current step…")
         elif state == RunState.PAUSED:
