@@ -30,7 +30,6 @@ from cnn_tui.tui.common.path_prompt import PathPrompt
 from cnn_tui.tui.common.document import Document
 from cnn_tui.settings import Settings
 from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
-from cnn_tui.tui.train.feed import RunFeed
 from cnn_tui.tui.build.screen import BuildScreen
 
 SCREEN_MODES = ("build", "train", "analyze", "runs")
@@ -95,7 +94,7 @@ class CnnTuiApp(App[int]):
         self.settings = settings or Settings.from_env()
         self.mnist_missing: str | None = None  # why MNIST cannot be found, once looked for
         self.mnist_mirrors: tuple[str, ...] | None = None  # where Fetch MNIST looks (None: the usual)
-        self.feed = RunFeed(self, self.settings)  # the current run: the Train and Analyze views
+        self._feed = None  # the current run (made on first use: not first-frame work)
         if source_arch is None:
             from cnn_tui.spec.templates import get_template
 
@@ -307,6 +306,15 @@ class CnnTuiApp(App[int]):
         doc = self.document
         where = str(doc.path) if doc.path else "not saved yet"
         self.sub_title = printable(f"{doc.arch.name} ({where}){' *' if doc.dirty else ''}")
+
+    @property
+    def feed(self):
+        """The app's current run: the Train and Analyze screens are views of it."""
+        if self._feed is None:
+            from cnn_tui.tui.train.feed import RunFeed
+
+            self._feed = RunFeed(self, self.settings)
+        return self._feed
 
     def build_screen(self):
         """The Build screen instance (its mode is the default, so it always exists)."""
