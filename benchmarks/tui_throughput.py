@@ -49,7 +49,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--key-every", type=float, default=0.2)
     p.add_argument("--data-dir", default=os.environ.get("CNN_TUI_DATA_DIR"))
     p.add_argument("--modes", default="cli,tui,thread")
+    p.add_argument("--load", type=int, default=0,
+                   help="busy processes running beside everything (a loaded machine)")
     return p.parse_args()
+
+
+def busy() -> None:
+    while True:
+        pass
 
 
 def flags(args) -> list[str]:
@@ -185,6 +192,12 @@ def main() -> int:
     print(f"{args.template}: {args.limit_train or 55000} training images x {args.epochs} "
           f"epoch(s), runs in {runs}")
     modes = args.modes.split(",")
+    import multiprocessing
+    hogs = [multiprocessing.Process(target=busy, daemon=True) for _ in range(args.load)]
+    for hog in hogs:
+        hog.start()
+    if hogs:
+        print(f"{len(hogs)} busy processes run beside it (a loaded machine)")
     warm = argparse.Namespace(**{**vars(args), "limit_train": 2000})
     cli(warm, runs)  # imports, MNIST in the page cache
     rows = []
@@ -212,6 +225,8 @@ def main() -> int:
         print(f"key latency while training, {len(lat)} keys: median "
               f"{1000 * statistics.median(lat):.1f} ms, p95 {1000 * pct(lat, 0.95):.1f} ms, max "
               f"{1000 * max(lat):.1f} ms (target p95 <= 100 ms)")
+    for hog in hogs:
+        hog.terminate()
     if lags:
         print(f"follow lag, {len(lags)} batch points: median {statistics.median(lags):.2f} s, "
               f"p95 {pct(lags, 0.95):.2f} s, max {max(lags):.2f} s (target <= 1 s)")
