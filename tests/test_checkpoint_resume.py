@@ -85,6 +85,26 @@ def test_kill_9_in_epoch_3_then_resume_keeps_epochs_1_2(mnist_root, tmp_path, ca
     assert sum(map(sum, out["confusion_matrix"])) == 300  # resumed on the same subset
 
 
+def test_an_epoch_the_store_shows_is_one_its_checkpoint_holds(mnist_root, tmp_path, monkeypatch):
+    """When an epoch's row is written (the moment any other process can see it), the checkpoint
+    on disk already holds that epoch: a kill between the two can never show an epoch that a
+    resume would train again."""
+    store = RunStore(tmp_path)
+    seen = []
+    log_epoch = RunStore.log_epoch
+
+    def watched(self, run_id, row):  # the real write, with what the checkpoint held just before
+        seen.append((row["epoch"], ckpt.load(self.checkpoint_path(run_id))["epoch"]))
+        return log_epoch(self, run_id, row)
+
+    monkeypatch.setattr(RunStore, "log_epoch", watched)
+    result = train(get_template("beginner"), {"epochs": 3, "val_size": 100, "batch_size": 64},
+                   RunOptions(data_dir=mnist_root, runs_dir=tmp_path, limit_train=640,
+                              limit_test=100))
+    assert result.status == "finished" and len(store.get(result.run_id).epochs) == 3
+    assert seen == [(1, 1), (2, 2), (3, 3)]
+
+
 def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(mnist_root, tmp_path):
     config = {"epochs": 2, "val_size": 100, "batch_size": 64, "seed": 5}
     opts = dict(data_dir=mnist_root, runs_dir=tmp_path, limit_train=1280, limit_test=200,

@@ -12,7 +12,9 @@ layering rules.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -143,6 +145,20 @@ def onnx_exporter() -> str:
     return "dynamo" if importlib.util.find_spec("onnxscript") is not None else "legacy"
 
 
+@contextlib.contextmanager
+def _quiet_loggers(name: str):
+    """Only errors from the `name` loggers while the block runs: the ONNX exporter logs its own
+    notices as warnings ("torchvision is not installed. Skipping torchvision::nms" where
+    torchvision is absent), which are PyTorch's business, not the user's."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 def _onnx_proto(model, input_shape: tuple[int, ...], exporter: str, opset: int):
     import io
 
@@ -151,7 +167,7 @@ def _onnx_proto(model, input_shape: tuple[int, ...], exporter: str, opset: int):
 
     args = (_example_input(input_shape),)
     names = {"input_names": ["image"], "output_names": ["logits"]}
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), _quiet_loggers("torch.onnx"):
         warnings.simplefilter("ignore")  # the exporters' notices are PyTorch's, not the user's
         if exporter == "dynamo":
             program = torch.onnx.export(model, args, None, dynamo=True, verbose=False,

@@ -150,6 +150,11 @@ class Recorder(Callback):
 
     def on_epoch_end(self, trainer, event) -> None:
         self.flush()
+
+    def record_epoch(self, trainer) -> None:
+        """The finished epoch's row and the figures so far. Called by `EpochRows`, which runs
+        after the checkpoint is written: an epoch the store shows as done is one a resume keeps
+        (a kill between the two leaves the row out, never a row without its checkpoint)."""
         self._write(self.store.log_epoch, self.run_id, trainer.history[-1])
         ips = trainer.train_images / trainer.train_seconds if trainer.train_seconds else None
         self._write(self.store.set_figures, self.run_id, self.peak_memory, ips)
@@ -209,6 +214,16 @@ class Recorder(Callback):
             method(*args)
         except RunStoreError as err:
             raise TrainingError(str(err)) from None
+
+
+class EpochRows(Callback):
+    """Writes the recorder's epoch rows; placed after the checkpointing callback."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def on_epoch_end(self, trainer, event) -> None:
+        self.recorder.record_epoch(trainer)
 
 
 def _peak_of(trainer) -> int:

@@ -5,9 +5,11 @@ assembles, so that experiments/ and session/ above can both use it).
 `train_run` checks what it can before anything is recorded (the architecture, the options, a
 writable store, what a resume continues), assembles the standard callbacks in their order:
 
-    Recorder (the store) -> EarlyStopping -> Checkpointing -> RemoteControl -> yours -> Diagnose
+    Recorder (the store) -> EarlyStopping -> Checkpointing -> EpochRows -> RemoteControl
+        -> yours -> Diagnose
 
-and runs the Trainer. Every run, whoever starts it, therefore records the same things: the run,
+(the epoch's row is written after its checkpoint, so an epoch the store shows is one a resume
+keeps) and runs the Trainer. Every run, whoever starts it, therefore records the same things: the run,
 its version link, epochs, batch points, gradient norms, peak memory, throughput, diagnosis and
 evaluation.
 
@@ -86,7 +88,7 @@ def train_run(arch, overrides: dict | None = None, *, settings: Settings | None 
     Raises TrainingError / DataError / SpecError before anything is recorded when the input is
     wrong; a run that fails while training returns status "failed" with the reason.
     """
-    from cnn_tui.runs.recorder import Recorder
+    from cnn_tui.runs.recorder import EpochRows, Recorder
     from cnn_tui.runs.remote import RemoteControl
     from cnn_tui.spec.text import check_label
     from cnn_tui.train.checkpointing import Checkpointing
@@ -126,9 +128,9 @@ def train_run(arch, overrides: dict | None = None, *, settings: Settings | None 
         run_id = new_run_id()
     folder = store.run_dir(run_id)
     # the diagnosis last: what it says about an epoch comes after the epoch's own line
-    ordered = [Recorder(store, name=name, run_id=run_id, source_path=source_path, tags=tags),
-               EarlyStopping(folder), Checkpointing(folder), RemoteControl(store), _Say(warnings),
-               *callbacks, Diagnose(known)]
+    recorder = Recorder(store, name=name, run_id=run_id, source_path=source_path, tags=tags)
+    ordered = [recorder, EarlyStopping(folder), Checkpointing(folder), EpochRows(recorder),
+               RemoteControl(store), _Say(warnings), *callbacks, Diagnose(known)]
     trainer = Trainer(arch, overrides, options, ordered, control, resume=state, run_id=run_id,
                       name=name)
     try:
