@@ -28,10 +28,10 @@ def header_text(snapshot, launch=None, note: str = "") -> Text:
             text.append(f" {marker} {count} {state}", style=style)
     if snapshot.stopped:
         text.append(" · stopped", style="bold")
+    if snapshot.finished and not snapshot.stopped:
+        text.append(" · finished", style="dim")
     if launch is not None and launch.alive:
         text.append(f" · pid {launch.pid}", style="dim")
-    elif snapshot.finished and not snapshot.stopped:
-        text.append(" · finished", style="dim")
     if note:
         text.append(f" · {printable(note)}", style="dim")
     text.append("\n")
