@@ -17,7 +17,7 @@ from textual_plotext import PlotextPlot
 BEST = ("*", "*", "orange")
 RUNNING = ("o", "o", "cyan")
 PRUNED = ("x", "x", "red")
-LINE = ("braille", "⠶", "gray")  # the other trials' lines: thin, under the marked ones
+LINE = ("·", "·", "gray")  # the other trials' lines: light, under the marked ones (braille costs 6x more to draw)
 POINT = ("•", "•", "cyan")  # a trial in a scatter
 OTHER = ("+", "+", "green")
 

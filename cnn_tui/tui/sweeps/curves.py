@@ -6,7 +6,7 @@ from __future__ import annotations
 from cnn_tui.session.sweeps import curves
 from cnn_tui.tui.sweeps.charts import BEST, LINE, PRUNED, RUNNING, SweepChart, best_number
 
-LIMIT = 60  # trials drawn at most (the best and the running ones first)
+LIMIT = 40  # trials drawn at most (the running ones, then the best; each costs its draw)
 
 
 class CurvesChart(SweepChart):

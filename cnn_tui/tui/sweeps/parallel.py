@@ -7,7 +7,7 @@ from __future__ import annotations
 from cnn_tui.session.sweeps import parallel, short_param
 from cnn_tui.tui.sweeps.charts import BEST, LINE, OTHER, SweepChart
 
-LIMIT = 80  # the best trials drawn at most
+LIMIT = 50  # the best trials drawn at most (each line costs its draw)
 
 
 class ParallelChart(SweepChart):

@@ -38,7 +38,7 @@ from cnn_tui.tui.sweeps.forest import ForestPlot
 from cnn_tui.tui.sweeps.importance import ImportanceBars
 from cnn_tui.tui.sweeps.parallel import ParallelChart
 from cnn_tui.tui.sweeps.slices import SliceChart
-from cnn_tui.tui.sweeps.trial_table import TrialTable
+from cnn_tui.tui.sweeps.trial_table import TrialTable, trial_rows
 
 POLL_SECONDS = 1.0
 # view id -> (key, title)
@@ -98,7 +98,8 @@ class SweepsScreen(Screen):
         self._again = False
         self._said_ended: set[tuple[str, int]] = set()
         self.updates = 0  # snapshots applied (tests and the benchmark wait on it)
-        self.timings: list[tuple[float, float]] = []  # (read s, apply s) of each update
+        # (read s, apply s, perf_counter at its end) of each update
+        self.timings: list[tuple[float, float, float]] = []
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -162,6 +163,7 @@ class SweepsScreen(Screen):
                     return
                 name = rows[0].name  # the running ones come first
             snap = session.read(name)
+            rows = trial_rows(snap, self.table.order)  # the cells, off the app's thread
             launch = session.launch(name)
             result = None
             if importance and snap.kind == "search":
@@ -172,7 +174,7 @@ class SweepsScreen(Screen):
         except Exception as exc:  # noqa: BLE001 - a storage hiccup is a status line, not a crash
             self._from_thread(self._failed, name, f"{type(exc).__name__}: {exc}")
             return
-        self._from_thread(self._apply, snap, launch, result, time.perf_counter() - t0)
+        self._from_thread(self._apply, snap, rows, launch, result, time.perf_counter() - t0)
 
     def _from_thread(self, fn, *args) -> None:
         try:
@@ -204,7 +206,7 @@ class SweepsScreen(Screen):
             self.query_one(BestHeader).show(self.snapshot, self.launch, f"not read: {message}")
         self._done_reading()
 
-    def _apply(self, snap, launch, importance, read_seconds: float) -> None:
+    def _apply(self, snap, rows, launch, importance, read_seconds: float) -> None:
         t0 = time.perf_counter()
         if self.sweep_name is not None and snap.name != self.sweep_name:
             self._done_reading()  # another sweep was picked meanwhile
@@ -212,16 +214,19 @@ class SweepsScreen(Screen):
         self.sweep_name = snap.name
         self.error = None
         self.snapshot, self.launch = snap, launch
+        if snap.name != getattr(self.table.snapshot, "name", None):
+            self.table.reset()  # another sweep: its own rows
         self.table.display = True
         self.query_one("#sweeps-views").display = True
         self.query_one(BestHeader).show(snap, launch)
-        self.table.show(snap)
+        self.table.show(snap, rows)
         if importance is not None:
             self.importance = importance
         self._show_view()
         self._say_if_ended(snap, launch)
         self.updates += 1
-        self.timings.append((read_seconds, time.perf_counter() - t0))
+        end = time.perf_counter()
+        self.timings.append((read_seconds, end - t0, end))
         del self.timings[:-MAX_TIMINGS]
         self._done_reading()
 

@@ -1,9 +1,11 @@
 """The live trial table: one row per trial (state with a marker, objective, epochs, time,
 parameters, worker host:pid and GPU), newest first or best first (`S`).
 
-`TrialTable.show(snapshot)` redraws only what changed: a cell that changed is updated in place;
-the rows are rebuilt only when trials came, went or moved (a 200-trial sweep with 8 workers
-changes a few cells per second, which must not cost a rebuild of every row).
+`TrialTable.show(snapshot, rows)` redraws only what changed: a cell that changed is updated in
+place, a new trial is added, a gone one removed, and the rows are re-sorted when their order
+changed (a 200-trial sweep with 8 workers changes a few cells per second; it must not cost a
+rebuild of every row). The cells are computed by `trial_rows`, which the screen calls on its
+reading thread, so the app's thread only compares and updates.
 """
 
 from __future__ import annotations
@@ -77,6 +79,14 @@ def trial_cells(trial, snapshot, now: float) -> tuple[tuple[str, str], ...]:
             (printable(params_line(trial.params)), ""), (printable(worker) or "-", "dim"))
 
 
+def trial_rows(snapshot, order: str, now: float | None = None) -> tuple[str, list[int], dict]:
+    """(order, trial numbers in the order shown, number -> cells): what `show` draws."""
+    now = time.time() if now is None else now
+    trials = sort_trials(snapshot.trials, order, snapshot.sweep.direction)
+    return order, [t.number for t in trials], {t.number: trial_cells(t, snapshot, now)
+                                               for t in trials}
+
+
 class TrialTable(DataTable):
     DEFAULT_CSS = "TrialTable { height: 1fr; }"
 
@@ -86,7 +96,7 @@ class TrialTable(DataTable):
         self.order = "newest"
         self._rows: list[int] = []  # trial numbers in the order shown
         self._cells: dict[int, tuple] = {}
-        self.rebuilds = 0  # how often every row was drawn again (the benchmark reads it)
+        self.reorders = 0  # how often the rows were sorted again (the benchmark reads it)
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -108,32 +118,35 @@ class TrialTable(DataTable):
             self.show(self.snapshot)
         return self.order
 
-    def show(self, snapshot, now: float | None = None) -> None:
-        self.snapshot = snapshot
-        now = time.time() if now is None else now
-        trials = sort_trials(snapshot.trials, self.order, snapshot.sweep.direction)
-        numbers = [t.number for t in trials]
-        cells = {t.number: trial_cells(t, snapshot, now) for t in trials}
-        if numbers != self._rows:
-            self._rebuild(numbers, cells)
-            return
-        for number in numbers:
-            old, new = self._cells.get(number), cells[number]
-            if old == new:
-                continue
-            for (key, _), before, after in zip(COLUMNS, old, new):
-                if before != after:
-                    self.update_cell(str(number), key, Text(after[0], style=after[1]),
-                                     update_width=True)
-            self._cells[number] = new
-
-    def _rebuild(self, numbers: list[int], cells: dict) -> None:
-        keep = self.current_number
-        self.rebuilds += 1
+    def reset(self) -> None:
         self.clear()
+        self._rows, self._cells = [], {}
+
+    def show(self, snapshot, rows: tuple | None = None) -> None:
+        """Show `snapshot`; `rows`: its `trial_rows` when already computed (in this order)."""
+        self.snapshot = snapshot
+        if rows is None or rows[0] != self.order:
+            rows = trial_rows(snapshot, self.order)
+        _, numbers, cells = rows
+        keep = self.current_number
+        for gone in set(self._cells) - set(cells):  # re-queued attempts leave the table
+            self.remove_row(str(gone))
+            del self._cells[gone]
         for number in numbers:
-            self.add_row(*(Text(text, style=style) for text, style in cells[number]),
-                         key=str(number))
-        self._rows, self._cells = numbers, cells
-        if keep is not None and keep in numbers:
-            self.move_cursor(row=numbers.index(keep), animate=False)
+            new = cells[number]
+            old = self._cells.get(number)
+            if old is None:
+                self.add_row(*(Text(text, style=style) for text, style in new), key=str(number))
+            elif old != new:
+                for (key, _), before, after in zip(COLUMNS, old, new):
+                    if before != after:
+                        self.update_cell(str(number), key, Text(after[0], style=after[1]),
+                                         update_width=True)
+            self._cells[number] = new
+        if numbers != self._rows:
+            position = {n: i for i, n in enumerate(numbers)}
+            self.sort("number", key=lambda cell: position[int(str(cell))])
+            self.reorders += 1
+            self._rows = numbers
+            if keep is not None and keep in position:
+                self.move_cursor(row=position[keep], animate=False)
