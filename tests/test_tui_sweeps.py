@@ -152,6 +152,37 @@ async def test_every_view_by_key_and_palette_at_80x24_in_mono(tmp_path, with_mni
         assert app.document.arch.name == "Beginner"
 
 
+async def test_another_storage_its_sweeps_picked_and_a_wrong_one_said(tmp_path, with_mnist):
+    from cnn_tui.tui.sweeps.sweep_picker import SweepPicker
+
+    elsewhere = Settings.from_env(runs_dir=tmp_path / "shared")
+    write_trials(elsewhere, search(name="first", trials=4), 2)
+    write_trials(elsewhere, search(name="second", trials=4), 3)
+    app = _app(Settings.from_env(runs_dir=tmp_path / "runs"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _sweeps(pilot)
+        await _until(pilot, lambda: "No sweeps in" in str(screen.query_one("#sweeps-header")
+                                                          .render()), what="the empty note")
+        await pilot.press("O")
+        app.screen.query_one("Input").value = "ftp://box/sweeps"
+        await pilot.press("enter")
+        await _until(pilot, lambda: any("unknown scheme 'ftp'" in n for n in _notes(app)),
+                     what="the refusal")
+        await pilot.press("O")
+        app.screen.query_one("Input").value = str(tmp_path / "shared" / "sweeps.journal")
+        await pilot.press("enter")
+        await _until(pilot, lambda: screen.snapshot is not None, what="the other storage read")
+        assert screen.snapshot.name == "first" and screen.snapshot.done == 2
+        await pilot.press("o")
+        await _until(pilot, lambda: isinstance(app.screen, SweepPicker), what="the picker")
+        lines = [str(o.prompt) for o in app.screen.query_one("OptionList").options]
+        assert lines[0].startswith("first") and "2/4" in lines[0] and "idle" in lines[0]
+        assert lines[1].startswith("second") and "3/4" in lines[1]
+        await pilot.press("j", "enter")
+        await _until(pilot, lambda: screen.snapshot.name == "second", what="the second sweep")
+        assert sorted(screen.table._rows) == [0, 1, 2]
+
+
 async def test_a_sweep_started_from_the_app_is_followed_and_its_trials_open(tmp_path,
                                                                           mnist_root):
     from cnn_tui.tui.sweeps.curves import CurvesChart

@@ -54,7 +54,8 @@ class SweepsScreen(Screen):
 
     CSS_PATH = Path(__file__).with_name("sweeps.tcss")
     HELP = ("Sweeps: the sweeps of the storage (the journal file beside the run store), followed "
-            "live whoever runs them. o picks a sweep; the lines on top say its progress and its "
+            "live whoever runs them. o picks a sweep, O reads another storage (a journal file "
+            "or a postgresql:// URL); the lines on top say its progress and its "
             "best trial so far; the table has a row per trial (● running, ✓ complete, ✂ pruned, "
             "✗ failed, ! invalid, ★ best), S sorts newest or best first. Below, one view: c "
             "intermediate curves, l slice plot ([ and ] choose the parameter), p parallel "
@@ -65,6 +66,7 @@ class SweepsScreen(Screen):
             "cursor (u undoes there). r reads the storage now.")
     BINDINGS = [
         Binding("o", "open", "Sweep", id="sweeps.open"),
+        Binding("O", "storage", "Storage", show=False, id="sweeps.storage"),
         Binding("v", "next_view(1)", "View", id="sweeps.next_view"),
         Binding("V", "next_view(-1)", "Prev view", show=False, id="sweeps.prev_view"),
         Binding("c", "view('curves')", "Curves", show=False, id="sweeps.curves"),
@@ -327,6 +329,33 @@ class SweepsScreen(Screen):
 
         self.app.push_screen(SweepPicker(f"Sweeps in {where}", rows), self.show_sweep)
 
+    def action_storage(self) -> None:
+        from cnn_tui.tui.common.path_prompt import PathPrompt
+
+        ref = self.session.ref  # a URL's password is not shown: type the URL again
+        self.app.push_screen(PathPrompt(
+            "Read sweeps from another storage", ref.target if ref.kind == "journal" else "",
+            "a journal file, journal:PATH or postgresql://USER@HOST/DB · empty: the journal "
+            "beside the run store · escape: cancel"), self.use_storage)
+
+    def use_storage(self, text: str | None) -> bool:
+        """Read the sweeps of storage `text` ('' : the default journal) from now on."""
+        if text is None:
+            return False
+        from cnn_tui.session.sweeps import SweepsSession
+
+        try:
+            session = SweepsSession(self.app.settings, text.strip() or None)
+        except CnnTuiError as err:
+            self.notify(str(err), severity="error", timeout=10)
+            return False
+        self._storage, self._session = text.strip() or None, session
+        self.sweep_name, self.snapshot, self.importance = None, None, None
+        self.table.reset()
+        self.query_one(BestHeader).empty(f"reading the sweeps of {session.where}…")
+        self.read_now()
+        return True
+
     def show_sweep(self, name: str | None) -> None:
         """Show sweep `name` (None: leave things as they are)."""
         if not name or name == self.sweep_name:
@@ -472,6 +501,8 @@ class SweepsScreen(Screen):
         cmds += [
             ("Sweeps: next view", "cycle the views (v, V back)", partial(run, "next_view(1)")),
             ("Sweeps: open a sweep…", "pick a sweep of the storage (o)", partial(run, "open")),
+            ("Sweeps: another storage…", "a journal file or a postgresql:// URL (O)",
+             partial(run, "storage")),
             ("Sweeps: start a sweep…", "run a sweep file as a process of its own (s)",
              partial(run, "start")),
             ("Sweeps: stop the sweep…", "no new trials, or stop now (x)", partial(run, "stop")),
