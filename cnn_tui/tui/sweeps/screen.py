@@ -58,7 +58,7 @@ class SweepsScreen(Screen):
             "or a postgresql:// URL); the lines on top say its progress and its "
             "best trial so far; the table has a row per trial (● running, ✓ complete, ✂ pruned, "
             "✗ failed, ! invalid, ★ best), S sorts newest or best first. Below, one view: c "
-            "intermediate curves, l slice plot ([ and ] choose the parameter), p parallel "
+            "intermediate curves, l slice plot (the bracket keys choose its parameter), p parallel "
             "coordinates, i parameter importance, f forest plot of an ablation or comparison; "
             "v and V cycle them. s starts a sweep from its file (a process of its own: it goes "
             "on when the app quits), x stops it (no new trials, or at once). enter opens the "
@@ -210,27 +210,33 @@ class SweepsScreen(Screen):
 
     def _apply(self, snap, rows, launch, importance, read_seconds: float) -> None:
         t0 = time.perf_counter()
-        if self.sweep_name is not None and snap.name != self.sweep_name:
-            self._done_reading()  # another sweep was picked meanwhile
-            return
-        self.sweep_name = snap.name
-        self.error = None
-        self.snapshot, self.launch = snap, launch
-        if snap.name != getattr(self.table.snapshot, "name", None):
-            self.table.reset()  # another sweep: its own rows
-        self.table.display = True
-        self.query_one("#sweeps-views").display = True
-        self.query_one(BestHeader).show(snap, launch)
-        self.table.show(snap, rows)
-        if importance is not None:
-            self.importance = importance
-        self._show_view()
-        self._say_if_ended(snap, launch)
-        self.updates += 1
-        end = time.perf_counter()
-        self.timings.append((read_seconds, end - t0, end))
-        del self.timings[:-MAX_TIMINGS]
-        self._done_reading()
+        try:
+            if self.sweep_name is not None and snap.name != self.sweep_name:
+                return  # another sweep was picked meanwhile
+            self.sweep_name = snap.name
+            self.error = None
+            if snap.name != getattr(self.table.snapshot, "name", None):
+                self.table.reset()  # another sweep: its own rows
+            self.snapshot, self.launch = snap, launch
+            self.table.display = True
+            self.query_one("#sweeps-views").display = True
+            self.query_one(BestHeader).show(snap, launch)
+            self.table.show(snap, rows)
+            if importance is not None:
+                self.importance = importance
+            self._show_view()
+            self._say_if_ended(snap, launch)
+            self.updates += 1
+            end = time.perf_counter()
+            self.timings.append((read_seconds, end - t0, end))
+            del self.timings[:-MAX_TIMINGS]
+        except Exception as exc:  # noqa: BLE001 - said, and the next read tries again
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.notify(f"cannot show sweep {snap.name}: {self.error}", severity="error",
+                        timeout=10)
+            self.table.reset()  # drawn afresh by the next read
+        finally:
+            self._done_reading()
 
     def _say_if_ended(self, snap, launch) -> None:
         """A sweep started here that ended before its trials were done: say why, once."""
