@@ -112,7 +112,6 @@ def create_sweep(args, runs: Path) -> str:
 
 
 async def drive(args, runs: Path, journal: str) -> dict:
-    from textual import events
     from textual.binding import Binding
 
     from cnn_tui.settings import Settings

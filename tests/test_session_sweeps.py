@@ -106,7 +106,7 @@ def test_a_sweep_read_as_it_grows(settings):
         ("layers[0].filters", "int", False)]
     xs, ys, numbers = sw.slices(grown, ax[0])
     assert sorted(numbers) == sorted(values) and len(xs) == 6
-    for x, n in zip(xs, numbers):
+    for x, n in zip(xs, numbers, strict=True):
         lr = next(t for t in grown.trials if t.number == n).params["training.learning_rate"]
         assert math.isclose(x, math.log10(lr))
     xs, _, _ = sw.slices(grown, ax[1])

@@ -39,8 +39,8 @@ class GroupCurve:
 
     def band(self) -> tuple[list[float], list[float]]:
         """(mean - sd, mean + sd) per epoch (the mean itself where there is no sd)."""
-        low = [m - s if s is not None else m for m, s in zip(self.mean, self.sd)]
-        high = [m + s if s is not None else m for m, s in zip(self.mean, self.sd)]
+        low = [m - s if s is not None else m for m, s in zip(self.mean, self.sd, strict=True)]
+        high = [m + s if s is not None else m for m, s in zip(self.mean, self.sd, strict=True)]
         return low, high
 
 

@@ -286,7 +286,8 @@ class SweepsSession:
             data = json.loads(path.read_text(encoding="utf-8"))
             launch = Launch(**{k: data[k] for k in ("name", "pid", "host", "file", "log",
                                                    "started")},
-                            workers=int(data.get("workers", 1)), storage=str(data.get("storage", "")))
+                            workers=int(data.get("workers", 1)),
+                            storage=str(data.get("storage", "")))
         except (OSError, ValueError, KeyError, TypeError):
             return None
         child = self._children.get(name)
@@ -508,7 +509,8 @@ def slices(snapshot: SweepSnapshot, axis: Axis) -> tuple[list, list, list[int]]:
     return xs, ys, numbers
 
 
-def parallel(snapshot: SweepSnapshot, limit: int = 80) -> tuple[list[Axis], list[tuple[int, float, list]]]:
+def parallel(snapshot: SweepSnapshot,
+             limit: int = 80) -> tuple[list[Axis], list[tuple[int, float, list]]]:
     """(axes, rows): each complete trial's parameters as 0..1 positions, the objective last
     (scaled over the trials shown, best = 1 when maximizing), best trials first."""
     ax = axes(snapshot.sweep)

@@ -17,7 +17,8 @@ from textual_plotext import PlotextPlot
 BEST = ("*", "*", "orange")
 RUNNING = ("o", "o", "cyan")
 PRUNED = ("x", "x", "red")
-LINE = ("·", "·", "gray")  # the other trials' lines: light, under the marked ones (braille costs 6x more to draw)
+# the other trials' lines: light, under the marked ones (braille would cost 6x more to draw)
+LINE = ("·", "·", "gray")
 POINT = ("•", "•", "cyan")  # a trial in a scatter
 OTHER = ("+", "+", "green")
 

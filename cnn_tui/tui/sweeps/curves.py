@@ -36,7 +36,7 @@ class CurvesChart(SweepChart):
                 marker, _, color = PRUNED
             else:
                 marker, _, color = LINE
-            clean = [(x, y) for x, y in zip(xs, ys) if y is not None and y == y]
+            clean = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None and y == y]
             if not clean:
                 continue
             plt.plot([x for x, _ in clean], [y for _, y in clean], marker=marker, color=color)

@@ -47,11 +47,11 @@ class SliceChart(SweepChart):
         if not xs:
             return
         best = best_number(snap)
-        rest = [(x, y) for x, y, n in zip(xs, ys, numbers) if n != best]
+        rest = [(x, y) for x, y, n in zip(xs, ys, numbers, strict=True) if n != best]
         if rest:
             plt.scatter([x for x, _ in rest], [y for _, y in rest], marker=POINT[0],
                         color=POINT[2])
-        top = [(x, y) for x, y, n in zip(xs, ys, numbers) if n == best]
+        top = [(x, y) for x, y, n in zip(xs, ys, numbers, strict=True) if n == best]
         if top:
             plt.scatter([top[0][0]], [top[0][1]], marker=BEST[0], color=BEST[2])
         if axis.kind == "categorical":

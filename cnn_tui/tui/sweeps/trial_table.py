@@ -138,7 +138,7 @@ class TrialTable(DataTable):
             if old is None:
                 self.add_row(*(Text(text, style=style) for text, style in new), key=str(number))
             elif old != new:
-                for (key, _), before, after in zip(COLUMNS, old, new):
+                for (key, _), before, after in zip(COLUMNS, old, new, strict=True):
                     if before != after:
                         self.update_cell(str(number), key, Text(after[0], style=after[1]),
                                          update_width=True)
