@@ -325,6 +325,8 @@ async def test_a_sweep_stopped_from_the_app_takes_no_new_trial(tmp_path, mnist_r
         assert "Stop sweep long" in str(app.screen.query_one(".dialog-title").render())
         await pilot.press("s")  # stop now
         assert app.focused is screen.table  # the keys go back to the table
+        await _until(pilot, lambda: any(n.startswith("sweep long: stopping now") for n in
+                                        _notes(app)), what="the stop said")
         await _until(pilot, lambda: not pid_alive(launch.pid) or not screen.launch.alive,
                      timeout=90, what="the sweep process to stop")
         await _until(pilot, lambda: screen.snapshot.stopped and screen.snapshot.running == 0,

@@ -151,10 +151,10 @@ class SweepsScreen(Screen):
             self._again = True
             return
         self._reading = True
-        self._read(self.sweep_name, self.view == "importance")
+        self._read(self.sweep_name, self.view == "importance", self.table.order)
 
     @work(thread=True, group="sweeps-read", exit_on_error=False)
-    def _read(self, name: str | None, importance: bool) -> None:
+    def _read(self, name: str | None, importance: bool, order: str) -> None:
         t0 = time.perf_counter()
         try:
             session = self.session
@@ -165,7 +165,7 @@ class SweepsScreen(Screen):
                     return
                 name = rows[0].name  # the running ones come first
             snap = session.read(name)
-            rows = trial_rows(snap, self.table.order)  # the cells, off the app's thread
+            rows = trial_rows(snap, order)  # the cells, off the app's thread
             launch = session.launch(name)
             result = None
             if importance and snap.kind == "search":
@@ -178,10 +178,10 @@ class SweepsScreen(Screen):
             return
         self._from_thread(self._apply, snap, rows, launch, result, time.perf_counter() - t0)
 
-    def _from_thread(self, fn, *args) -> None:
+    def _from_thread(self, fn, *args, **kwargs) -> None:
         try:
-            self.app.call_from_thread(fn, *args)
-        except RuntimeError:  # the app is closing
+            self.app.call_from_thread(fn, *args, **kwargs)
+        except Exception:  # noqa: BLE001 - the app is closing (or the call failed): read again
             self._reading = False
 
     def _done_reading(self) -> None:
