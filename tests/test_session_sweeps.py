@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.session import sweeps as sw
 from cnn_tui.settings import Settings
 
+REPO = Path(__file__).resolve().parent.parent  # this checkout's sources, whatever the cwd
 SPACE = {"training.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
          "training.batch_size": {"type": "categorical", "choices": [32, 64, 128]},
          "layers[0].filters": {"type": "int", "low": 4, "high": 32, "step": 4}}
@@ -68,7 +70,7 @@ def test_an_empty_storage_lists_nothing_and_imports_no_optuna(settings):
     code = ("import sys; from cnn_tui.session import sweeps; "
             "print('optuna' in sys.modules, 'torch' in sys.modules, 'textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.split() == ["False", "False", "False"]
     session = sw.SweepsSession(settings)
     assert not session.exists() and session.list() == [] and session.running_launches() == []

@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from test_session_sweeps import search, write_trials
+from test_session_sweeps import REPO, search, write_trials
 
 from cnn_tui.runs.store import pid_alive
 from cnn_tui.settings import Settings
@@ -271,7 +271,7 @@ async def test_an_app_killed_mid_sweep_leaves_it_running_and_a_new_app_follows_i
         "training": TRAIN})
     old = subprocess.Popen([sys.executable, "-c", APP_SCRIPT, str(runs), str(mnist_root),
                             str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+                           text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         line = old.stdout.readline()
         assert line.startswith("RUNNING "), old.stderr.read() if old.poll() is not None else line
