@@ -1,4 +1,5 @@
-"""Regenerate screenshots/<name>.svg: every screen of the app at 120x40, for the README.
+"""Regenerate screenshots/<name>.svg: every screen of the app at 120x40 (the Sweeps screen at
+80x24 too), for the README.
 
     python screenshots/make_screenshots.py            # all
     python screenshots/make_screenshots.py build help  # some
@@ -33,7 +34,12 @@ SHOTS: dict[str, tuple[tuple[str, ...], str]] = {
     "palette": (("ctrl+p",), "cnn-dark"),
     "export": (("e",), "cnn-dark"),
     "high-contrast": ((), "cnn-high-contrast"),
+    "sweeps": (("5",), "cnn-dark"),
+    "sweeps-80x24": (("5",), "cnn-dark"),
+    "sweeps-parallel": (("5", "p"), "cnn-dark"),
 }
+SIZES = {"sweeps-80x24": (80, 24)}  # other than SIZE
+SWEEP_SHOTS = {"sweeps", "sweeps-80x24", "sweeps-parallel"}
 
 
 async def shoot(name: str, keys: tuple[str, ...], theme: str) -> Path:
@@ -44,7 +50,7 @@ async def shoot(name: str, keys: tuple[str, ...], theme: str) -> Path:
     arch = get_template("beginner")
     arch.training["epochs"] = 3  # a short real run for the Train picture
     app = CnnTuiApp(arch, theme=theme, offer_autosave=False)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
         await pilot.pause()
         for key in keys:
             await pilot.press(key)
@@ -53,6 +59,8 @@ async def shoot(name: str, keys: tuple[str, ...], theme: str) -> Path:
             await app.screen.wait_until_idle(300)
             await pilot.pause(1.5)  # the charts redraw at their own pace
         await pilot.pause(0.5)  # let workers that fill a screen on mount finish drawing
+        if name in SWEEP_SHOTS:
+            await pilot.pause(1.5)  # the sweep is read on a thread, the chart drawn after
         app.save_screenshot(f"{name}.svg", str(HERE))
     return HERE / f"{name}.svg"
 
@@ -75,6 +83,32 @@ def seed_runs() -> bool:
     return True
 
 
+def seed_sweep() -> bool:
+    """A real small search (Beginner, 8 random trials of learning rate and dropout, 2 epochs
+    on 3,000 images, median pruner) in the throwaway store's journal, for the Sweeps screen."""
+    import json
+
+    root = os.environ.get("CNN_TUI_DATA_DIR") or str(HERE.parent.parent / "shared" / "data")
+    if not (Path(root) / "MNIST" / "raw").is_dir():
+        print("no MNIST found: the Sweeps screen is shot empty", file=sys.stderr)
+        return False
+    from cnn_tui import cli
+
+    path = Path(os.environ["CNN_TUI_HOME"]) / "beginner-lr.json"
+    path.write_text(json.dumps({
+        "format": "cnn-tui/sweep", "version": 1, "name": "beginner-lr",
+        "base": "template:beginner", "sampler": "random", "pruner": "median", "trials": 8,
+        "space": {"training.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2,
+                                             "log": True},
+                  "layers[9].rate": {"type": "float", "low": 0.0, "high": 0.5}},
+        "data": {"limit_train": 3000, "limit_test": 500},
+        "training": {"epochs": 3, "val_size": 1000}}))
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):  # its --json object: not for the terminal
+        return cli.main(["sweep", "run", str(path), "--data-dir", root, "--json"]) == 0
+
+
 def main(argv: list[str]) -> int:
     os.environ["CNN_TUI_HOME"] = tempfile.mkdtemp(prefix="cnn-tui-shots-")
     for var in ("CNN_TUI_CONFIG_DIR", "CNN_TUI_STATE_DIR", "NO_COLOR"):
@@ -87,6 +121,8 @@ def main(argv: list[str]) -> int:
         return 2
     if {"train", "analyze", "analyze-features", "analyze-predictions", "runs"} & set(names):
         seed_runs()
+    if SWEEP_SHOTS & set(names):
+        seed_sweep()
     for name in names:
         keys, theme = SHOTS[name]
         path = asyncio.run(shoot(name, keys, theme))

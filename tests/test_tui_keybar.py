@@ -22,7 +22,7 @@ async def test_build_screen_hints_and_palette_on_the_right():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         text = _plain(app)
-        for hint in ("a Add", "d Delete", "u Undo", "t Templates", "1234 Screens", "F1/? Help",
+        for hint in ("a Add", "d Delete", "u Undo", "t Templates", "12345 Screens", "F1/? Help",
                      "q Quit"):
             assert hint in text
         assert text.endswith("^p palette") and len(text) == 120
@@ -74,7 +74,7 @@ async def test_rebinding_shows_the_new_key():
         assert "f3 help" in _plain(app).lower() and "F1/? Help" not in _plain(app)
         app.set_keymap({"app.train": "ctrl+t"})  # a longer key in the screens group
         await pilot.pause()
-        assert "1/3/4/^t Screens" in _plain(app)  # still one group, keys apart
+        assert "1/3/4/5/^t Screens" in _plain(app)  # still one group, keys apart
 
 
 class _Small(App):

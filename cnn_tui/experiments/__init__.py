@@ -10,7 +10,8 @@ Every trial, seed and fold is an ordinary run, trained and recorded by
 - `trial`: one trial: its architecture, its runs, pruning and divergence as callbacks;
 - `worker`: the loop a worker process runs, heartbeats, which workers to start on which GPU;
 - `report`: the trials table, the best trial, the ablation / comparison statistics;
-- `groups`: `cnn-tui train --seeds N / --folds K`: one experiment of several runs.
+- `groups`: `cnn-tui train --seeds N / --folds K`: one experiment of several runs;
+- `seed_groups`: such groups read back for Compare: mean ± sd curves, the test between two.
 
 Layering: experiments sits above session (it trains through `session.training.train_run`) and
 below the front ends; see tests/test_layering.py.

@@ -2,7 +2,7 @@
 
 One `Document` (`app.document`) holds the architecture being edited and its undo history;
 every screen reads it. Screens are Textual modes, so each keeps its state while another is
-shown: 1 Build, 2 Train, 3 Analyze, 4 Runs; F1 / ? help for whatever has focus.
+shown: 1 Build, 2 Train, 3 Analyze, 4 Runs, 5 Sweeps; F1 / ? help for whatever has focus.
 
 Nothing here imports torch: the first frame must not wait for it.
 """
@@ -32,11 +32,11 @@ from cnn_tui.settings import Settings
 from cnn_tui.tui.keymap import binding_ids, key_conflicts, parse_keys, read_config
 from cnn_tui.tui.build.screen import BuildScreen
 
-SCREEN_MODES = ("build", "train", "analyze", "runs")
+SCREEN_MODES = ("build", "train", "analyze", "runs", "sweeps")
 # mode -> (its key, its name): the top line of every screen lists them, the current one marked
 SCREEN_LABELS = {"build": ("1", "Build"), "train": ("2", "Train"), "analyze": ("3", "Analyze"),
-                 "runs": ("4", "Runs")}
-# One footer entry "1234 Screens" instead of four: leaves room for the screen's own keys at 80x24.
+                 "runs": ("4", "Runs"), "sweeps": ("5", "Sweeps")}
+# One footer entry "12345 Screens" instead of five: leaves room for the screen's own keys at 80x24.
 SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 
@@ -59,6 +59,12 @@ def _runs_screen():
     return RunsScreen()
 
 
+def _sweeps_screen():
+    from cnn_tui.tui.sweeps.screen import SweepsScreen
+
+    return SweepsScreen()
+
+
 class CnnTuiApp(App[int]):
     """`CnnTuiApp(arch, path)`: edit `arch` (Beginner template when None), saved to `path`."""
 
@@ -70,13 +76,14 @@ class CnnTuiApp(App[int]):
                 Path(__file__).parent / "build" / "build.tcss"]
     COMMANDS = App.COMMANDS | {AppCommands}
     MODES = {"build": BuildScreen, "train": _train_screen, "analyze": _analyze_screen,
-             "runs": _runs_screen}
+             "runs": _runs_screen, "sweeps": _sweeps_screen}
     DEFAULT_MODE = "build"
     BINDINGS = [
         Binding("1", "switch_mode('build')", "Build", id="app.build", group=SCREENS_GROUP),
         Binding("2", "switch_mode('train')", "Train", id="app.train", group=SCREENS_GROUP),
         Binding("3", "switch_mode('analyze')", "Analyze", id="app.analyze", group=SCREENS_GROUP),
         Binding("4", "switch_mode('runs')", "Runs", id="app.runs", group=SCREENS_GROUP),
+        Binding("5", "switch_mode('sweeps')", "Sweeps", id="app.sweeps", group=SCREENS_GROUP),
         Binding("f1,question_mark", "help", "Help", id="app.help", key_display="F1/?"),
         Binding("ctrl+s", "save", "Save", id="app.save", show=False),
         # F2 too: most terminals (and tmux) send ctrl+shift+s as plain ctrl+s
@@ -201,6 +208,7 @@ class CnnTuiApp(App[int]):
         if self.offer_autosave:
             self._offer_autosave()
         self.call_after_refresh(self._say_running_runs)
+        self.call_after_refresh(self._say_running_sweeps)
         self.run_worker(self._check_mnist, thread=True, group="mnist-check", exit_on_error=False,
                         description="look for MNIST")
 
@@ -237,6 +245,18 @@ class CnnTuiApp(App[int]):
             more = f" and {len(runs) - 1} more" if len(runs) > 1 else ""
             self.notify(f"run {first.id} ({first.arch_name}){more} is training: 2 then a "
                         "follows it", title="Training", timeout=10)
+
+    def _say_running_sweeps(self) -> None:
+        """Sweeps an app started that still run (they outlive it): say so at start."""
+        from cnn_tui.session.sweeps import SweepsSession
+        try:
+            launches = SweepsSession(self.settings).running_launches()
+        except CnnTuiError:
+            return
+        if launches:
+            more = f" and {len(launches) - 1} more" if len(launches) > 1 else ""
+            self.notify(f"sweep {launches[0].name}{more} is running (pid {launches[0].pid}): "
+                        "5 follows it", title="Sweeps", timeout=10)
 
     def handle_bindings_clash(self, clashed_bindings, node) -> None:
         """Textual calls this on every binding lookup: report each clash once.

@@ -46,6 +46,8 @@ def palette_commands(app: "CnnTuiApp", screen=None) -> list[PaletteCommand]:
         ("Screen: Train", "training (2)", partial(run, "switch_mode('train')")),
         ("Screen: Analyze", "what a run learned (3)", partial(run, "switch_mode('analyze')")),
         ("Screen: Runs", "stored runs (4)", partial(run, "switch_mode('runs')")),
+        ("Screen: Sweeps", "sweeps, ablations and comparisons, live (5)",
+         partial(run, "switch_mode('sweeps')")),
         ("Help", "keys and help for this screen (F1 / ?)", partial(run, "help")),
         ("Quit", "leave the app (asks when there are unsaved changes)", partial(run, "quit")),
     ]
