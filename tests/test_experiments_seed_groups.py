@@ -123,3 +123,74 @@ def test_two_fold_groups_by_the_corrected_paired_test(groups):
         assert math.isclose(result.effect.p, p, rel_tol=1e-6)
     # a seed group against a fold group: not paired, Welch's
     assert compare_groups(a, _runs(store, ids["sgd-seeds"])).test == "welch"
+
+
+def test_runs_compare_on_the_command_line(groups, capsys):
+    runs, ids = groups
+    store = RunStore(runs)
+    a, b = _runs(store, ids["adam-seeds"]), _runs(store, ids["sgd-seeds"])
+    argv = ["runs", "compare", "--tag", f"experiment:{ids['adam-seeds']}",
+            "--tag", f"experiment:{ids['sgd-seeds']}", "--runs-dir", str(runs)]
+    assert cli.main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [g["group"] for g in out["groups"]] == ["A", "B"]
+    assert [len(g["runs"]) for g in out["groups"]] == [3, 3]
+    expected = compare_groups(a, b, "test_acc").to_dict()
+    assert out["tests"] == [{"a": "A", "b": "B", **expected}]
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    effect = expected["effect"]
+    assert f"B − A, test accuracy: {100 * effect['diff']:+.2f} pp" in text
+    assert f"p = {effect['p']:.3g} (Welch's t-test, 3 vs 3 runs)" in text
+    # the same by run ids (prefixes), and what is refused
+    assert cli.main(["runs", "compare", a[0].id, b[0].id, "--runs-dir", str(runs)]) == 0
+    assert "no seed groups among these runs" in capsys.readouterr().out
+    assert cli.main(["runs", "compare", a[0].id, "--runs-dir", str(runs)]) == 2
+    assert capsys.readouterr().err.strip() == \
+        "cnn-tui: error: runs compare: give two runs or more (ids, or --tag TAG)"
+    assert cli.main(["runs", "compare", "--tag", "experiment:nope", "--runs-dir", str(runs)]) == 2
+    assert "no run has the tag 'experiment:nope'" in capsys.readouterr().err
+
+
+async def test_compare_in_the_app_shows_seed_groups(groups, monkeypatch, mnist_root):
+    """Runs: filter by the experiments' tag, M marks every run shown, c compares: two groups
+    drawn as mean ± sd and tested (the line under the title); g shows every run again."""
+    from cnn_tui.experiments.seed_groups import describe_comparison
+    from cnn_tui.tui.app import CnnTuiApp
+    from cnn_tui.tui.runs.compare import CompareChart
+
+    runs, ids = groups
+    store = RunStore(runs)
+    monkeypatch.setenv("CNN_TUI_RUNS_DIR", str(runs))
+    monkeypatch.setenv("CNN_TUI_DATA_DIR", str(mnist_root))
+    a, b = _runs(store, ids["adam-seeds"]), _runs(store, ids["sgd-seeds"])
+    app = CnnTuiApp(offer_autosave=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("slash", *"seed", "enter")  # the seed runs' names end in "seed N"
+        assert len(screen.table.shown) == 6
+        await pilot.press("M")
+        assert sorted(screen.table.marked) == sorted(r.id for r in a + b)
+        await pilot.press("c")
+        await pilot.pause()
+        compare = app.screen
+        assert type(compare).__name__ == "CompareScreen"
+        assert len(compare.groups) == 2
+        text = compare.query_one("#compare-groups").render().plain
+        first, second = compare.groups.values()
+        result = compare_groups(first, second, "test_acc")
+        assert describe_comparison(result, "A", "B") in text.replace("\n", " ") or \
+            describe_comparison(result, "A", "B") in text
+        assert text.startswith("A ") and "\nB " in text and "test " in text and "% (n 3)" in text
+        chart = compare.query_one(CompareChart)
+        assert chart.grouped
+        await pilot.press("g")
+        assert not chart.grouped
+        await pilot.press("g")
+        assert chart.grouped
+        await pilot.press("escape")
+        assert app.screen is screen
+        await pilot.press("M")  # all shown are marked: M unmarks them
+        assert screen.table.marked == []

@@ -1,4 +1,4 @@
-"""`cnn-tui runs list|show|export|rename|tag|delete`: the run store from the command line.
+"""`cnn-tui runs list|show|compare|export|rename|tag|delete`: the run store from the command line.
 
 Stdlib only (the store is SQLite + JSON); ids may be given as unique prefixes, like git.
 """
@@ -41,6 +41,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true", help="print the whole run as JSON")
     show.add_argument("--runs-dir", metavar="DIR", help="run store folder", default=argparse.SUPPRESS)
     show.set_defaults(func=cmd_show)
+
+    compare = sub.add_parser(
+        "compare", help="runs side by side; seed groups as mean ± sd, tested against the first",
+        description="What the app's Compare shows, as text: each run's results, the seed groups "
+        "among them (the runs of one experiment or sweep trial, 2 or more) as mean ± sd, and the "
+        "first group against each other one (Welch's t-test, or the corrected paired t-test "
+        "when both are k-fold runs over the same folds).")
+    compare.add_argument("run_ids", metavar="ID", nargs="*", help="run ids or unique prefixes")
+    compare.add_argument("--tag", action="append", default=[], metavar="TAG",
+                         help="also every run with this tag (e.g. experiment:exp-…); repeatable")
+    compare.add_argument("--metric", default="test_acc",
+                         choices=("test_acc", "best_val_acc", "val_acc", "val_loss", "train_loss",
+                                  "train_acc"),
+                         help="the figure compared (per-epoch ones: at the last epoch)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument("--runs-dir", metavar="DIR", help="run store folder",
+                         default=argparse.SUPPRESS)
+    compare.set_defaults(func=cmd_compare)
 
     export = sub.add_parser("export", help="a run's metrics as CSV (per epoch) or JSON (everything)")
     export.add_argument("run_id", metavar="ID", help="run id or a unique prefix of it")
@@ -179,6 +197,57 @@ def cmd_show(args: argparse.Namespace) -> int:
     for item in record.diagnosis:
         print(printable(f"diagnosis ({item.get('severity')}): {item.get('message')}; "
                         f"try {item.get('advice')}"))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from cnn_tui.experiments import seed_groups as sg
+    store = _store(args)
+    records = [store.get(run_id) for run_id in args.run_ids]
+    for tag in args.tag:
+        found = [r for r in store.list_runs() if tag in (r.tags or [])]
+        if not found:
+            raise CnnTuiError(f"runs compare: no run has the tag {tag!r}")
+        records += sorted(found, key=lambda r: r.started or 0)
+    seen: set[str] = set()
+    records = [r for r in records if not (r.id in seen or seen.add(r.id))]
+    if len(records) < 2:
+        raise CnnTuiError("runs compare: give two runs or more (ids, or --tag TAG)")
+    groups = sg.seed_groups(records)
+    names = sg.group_labels(groups)
+    labels = {key: chr(ord("A") + i) if i < 26 else f"G{i + 1}" for i, key in enumerate(groups)}
+    group_of = {r.id: key for key, runs in groups.items() for r in runs}
+    tests = [(labels[key], sg.compare_groups(list(groups.values())[0], runs, args.metric))
+             for key, runs in list(groups.items())[1:]]
+    if args.json:
+        print(json.dumps({
+            "metric": args.metric,
+            "runs": [{"run_id": r.id, "name": r.name, "group": labels.get(group_of.get(r.id)),
+                      "value": sg.run_value(r, args.metric)} for r in records],
+            "groups": [{"group": labels[key], "key": key, "label": names[key],
+                        "runs": [r.id for r in runs],
+                        "curve": vars(sg.group_curve(runs, "val_acc"))}
+                       for key, runs in groups.items()],
+            "tests": [{"a": "A", "b": label, **result.to_dict()} for label, result in tests],
+        }, indent=2))
+        return 0
+    percent = args.metric.endswith("_acc")
+    print(f"{'group':<5} {'run':<20} {sg.METRIC_NAMES[args.metric]:>14}  name")
+    for r in records:
+        value = sg.run_value(r, args.metric)
+        shown = "-" if value is None else (_pct(value) if percent else f"{value:.4f}")
+        print(f"{labels.get(group_of.get(r.id), ''):<5} {r.id:<20} {shown:>14}  "
+              f"{printable(r.name or r.arch_name)}")
+    if groups:
+        print()
+    for key, runs in groups.items():
+        print(printable(f"{labels[key]}  {names[key]} ({key}): "
+                        f"{sg.describe_group(runs, args.metric)}"))
+    for label, result in tests:
+        print(printable(sg.describe_comparison(result, "A", label)))
+    if not groups:
+        print("\nno seed groups among these runs (the runs of one experiment or sweep trial, "
+              "2 or more)")
     return 0
 
 

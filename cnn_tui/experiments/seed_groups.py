@@ -22,6 +22,7 @@ Stdlib and numpy (through `stats`); nothing here reads the store itself.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from cnn_tui.experiments import stats
@@ -157,5 +158,77 @@ def compare_groups(a, b, metric: str = "test_acc", confidence: float = 0.95) -> 
     return GroupComparison(metric, interval_a, interval_b, effect, test, skipped)
 
 
-__all__ = ["GroupComparison", "GroupCurve", "compare_groups", "group_curve", "group_key",
-           "run_value", "seed_groups"]
+METRIC_NAMES = {"test_acc": "test accuracy", "best_val_acc": "best validation accuracy",
+                "val_acc": "validation accuracy", "val_loss": "validation loss",
+                "train_loss": "training loss", "train_acc": "training accuracy"}
+SHORT_NAMES = {"test_acc": "test", "best_val_acc": "best val", "val_acc": "val",
+               "val_loss": "val loss", "train_loss": "train loss", "train_acc": "train"}
+_SUFFIX = re.compile(r"( (seed|fold) -?\d+)+$")
+
+
+def group_label(runs) -> str:
+    """A group's name for people: its runs' name without the ` seed S` / ` fold F` ending."""
+    first = runs[0]
+    name = getattr(first, "name", None) or getattr(first, "arch_name", None) or first.id
+    return _SUFFIX.sub("", name) or name
+
+
+def group_labels(groups: dict[str, list]) -> dict[str, str]:
+    """key -> label for each group: `group_label`, and where two groups would read the same,
+    the settings that set them apart (`Beginner · optimizer sgd, learning rate 0.05`; the
+    group's key when none does)."""
+    from cnn_tui.runs.compare import config_label
+
+    labels = {key: group_label(runs) for key, runs in groups.items()}
+    if len(set(labels.values())) == len(labels):
+        return labels
+    configs = {key: {k: v for k, v in (runs[0].config or {}).items() if k not in ("seed", "fold")}
+               for key, runs in groups.items()}
+    names = sorted({k for c in configs.values() for k in c})
+    differ = [k for k in names if len({repr(c.get(k)) for c in configs.values()}) > 1]
+    out = {}
+    for key, label in labels.items():
+        if sum(1 for other in labels.values() if other == label) == 1:
+            out[key] = label
+            continue
+        parts = [f"{config_label(k)} {configs[key].get(k, '-')}" for k in differ[:3]]
+        out[key] = f"{label} · {', '.join(parts)}" if parts else f"{label} · {key}"
+    return out
+
+
+def describe_group(runs, metric: str = "test_acc") -> str:
+    """`test 97.10 ± 0.21% (n 3)`: the mean ± sample sd over the runs (short: it sits on one
+    line beside the group's name)."""
+    values = [v for v in (run_value(r, metric) for r in runs) if v is not None]
+    name = SHORT_NAMES.get(metric, metric)
+    if not values:
+        return f"no {name} (n {len(runs)})"
+    interval = stats.mean_ci(values)
+    if metric.endswith("_acc"):
+        sd = "" if interval.sd is None else f" ± {100 * interval.sd:.2f}"
+        return f"{name} {100 * interval.mean:.2f}{sd}% (n {len(values)})"
+    sd = "" if interval.sd is None else f" ± {interval.sd:.4f}"
+    return f"{name} {interval.mean:.4f}{sd} (n {len(values)})"
+
+
+def describe_comparison(result: GroupComparison, a: str = "A", b: str = "B") -> str:
+    """One line: the effect b - a with its interval, p and the test, or why there is none."""
+    name = METRIC_NAMES.get(result.metric, result.metric)
+    effect = result.effect
+    if effect is None:
+        return f"{b} − {a}, {name}: no test (it needs 2 runs or more in each group)"
+    percent = result.metric.endswith("_acc")
+    scale, unit = (100, " pp") if percent else (1, "")
+    width = 2 if percent else 4
+    test = ("corrected paired t-test over the folds" if result.test == "corrected-paired"
+            else "Welch's t-test")
+    verdict = "differ" if effect.p < 1 - effect.confidence else "not shown to differ"
+    return (f"{b} − {a}, {name}: {scale * effect.diff:+.{width}f}{unit}, "
+            f"{round(100 * effect.confidence)}% CI [{scale * effect.low:+.{width}f}, "
+            f"{scale * effect.high:+.{width}f}], p = {effect.p:.3g} ({test}, "
+            f"{result.a.n if result.a else 0} vs {result.b.n if result.b else 0} runs): {verdict}")
+
+
+__all__ = ["GroupComparison", "GroupCurve", "compare_groups", "describe_comparison",
+           "describe_group", "group_curve", "group_key", "group_label", "group_labels", "run_value",
+           "seed_groups"]

@@ -9,6 +9,14 @@ every setting any of the runs recorded, the data sizes. The diff compares the fi
 architecture with another's (`]` / `[` pick which). `d` shows the differences only (the
 default) or every row, in both; `z` gives the focused table the whole screen. Below 160
 columns the table and the diff are stacked, each as wide as the screen, so no header is cut.
+
+Seed groups: runs of one experiment (`--seeds N` / `--folds K`) or of one sweep trial, two or
+more of them among the compared runs, are drawn as one group (A, B, …): its mean curve and a
+dotted ± sd band above and below, the runs outside any group as themselves; `g` switches to
+every run on its own and back. The line under the title gives each group's mean ± sd test
+accuracy and tests the first group against each other one (Welch's t-test, or the corrected
+paired t-test when both are k-fold runs over the same folds): the difference with its 95%
+interval and p. `Runs` → `/` (a tag such as `experiment:`) → `M` marks every run shown.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.experiments import seed_groups as sg
 from cnn_tui.runs.compare import SECTIONS, curves, metrics_table, run_arch_diff
 from cnn_tui.spec.fmt import shape_text
 from cnn_tui.spec.text import printable
@@ -43,13 +52,39 @@ def run_label(index: int, record) -> str:
     return printable(f"{index + 1} {pin}{record.name or record.id}")
 
 
-class CompareChart(PlotextPlot):
-    """One per-epoch metric of several runs on one chart."""
+def group_letter(index: int) -> str:
+    return chr(ord("A") + index) if index < 26 else f"G{index + 1}"
 
-    def __init__(self, records: list, **kwargs) -> None:
+
+class CompareChart(PlotextPlot):
+    """One per-epoch metric of several runs on one chart (seed groups as mean ± sd)."""
+
+    def __init__(self, records: list, groups: dict[str, list] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.records = records
+        self.groups = groups or {}
+        self.grouped = bool(self.groups)
         self.metric = 0
+
+    def _plot_groups(self, plt, metric: str, percent: bool) -> set[str]:
+        """Each group's mean (its marker) and its ± sd band (dotted, same colour); returns
+        the ids of the runs drawn that way."""
+        scale = 100 if percent else 1
+        drawn: set[str] = set()
+        for g, runs in enumerate(self.groups.values()):
+            curve = sg.group_curve(runs, metric)
+            if not curve.epochs:
+                continue
+            color = COLORS[g % len(COLORS)]
+            low, high = curve.band()
+            label = f"{group_letter(g)} mean ± sd"  # its name is in the lines above the chart
+            plt.plot(curve.epochs, [scale * y for y in curve.mean], marker=MARKERS[g % len(MARKERS)],
+                     color=color, label=label)
+            if any(sd is not None for sd in curve.sd):
+                for band in (low, high):
+                    plt.plot(curve.epochs, [scale * y for y in band], marker="·", color=color)
+            drawn.update(r.id for r in runs)
+        return drawn
 
     def render(self):
         key, title, percent = METRICS[self.metric]
@@ -58,10 +93,11 @@ class CompareChart(PlotextPlot):
         plt.clear_figure()
         plt.title(title)
         plt.xlabel("epoch")
-        drawn = 0
+        in_groups = self._plot_groups(plt, key, percent) if self.grouped else set()
+        drawn = len(in_groups)
         for i, record in enumerate(self.records):
             xs, ys = curves(record, key)
-            if not xs:
+            if not xs or record.id in in_groups:
                 continue
             ys = [100 * y for y in ys] if percent else ys
             # colours always (plotext's "default" colour garbles lines); the markers are what
@@ -82,7 +118,9 @@ class CompareScreen(Screen):
             "of the training configuration and the data sizes; `]`/`[` choose which run's "
             "architecture is diffed against the first; `d` shows only the differences (the "
             "default) or every row, in the table and the diff; tab moves between them, `z` "
-            "gives the focused one the whole screen; escape goes back to Runs.")
+            "gives the focused one the whole screen; escape goes back to Runs. Seed groups (the "
+            "runs of one experiment or sweep trial) are drawn as their mean ± sd and tested "
+            "against the first group under the title; `g` shows every run on its own instead.")
     BINDINGS = [
         Binding("escape", "back", "Back", id="runs.compare_back"),
         Binding("v", "cycle_metric", "Metric", id="runs.compare_metric"),
@@ -92,6 +130,7 @@ class CompareScreen(Screen):
         Binding("left_square_bracket", "diff_with(-1)", "Prev diff", show=False,
                 key_display="[", id="runs.compare_prev"),
         Binding("z", "zoom", "Zoom", id="runs.compare_zoom"),
+        Binding("g", "toggle_groups", "Groups/runs", id="runs.compare_groups"),
     ]
 
     def __init__(self, records: list) -> None:
@@ -99,17 +138,18 @@ class CompareScreen(Screen):
         if len(records) < 2:
             raise CnnTuiError("compare needs two or more runs")
         self.records = records
+        self.groups = sg.seed_groups(records)  # label -> runs, 2 runs or more each
         self.other = 1  # the run diffed against records[0]
         self.show_same = False
         self.monochrome = False
 
     def compose(self) -> ComposeResult:
         yield TopBar()
-        names = ", ".join(f"{run_label(i, r)} ({MARKERS[i % len(MARKERS)]})"
-                          for i, r in enumerate(self.records))
-        yield Static(Text(f"comparing {len(self.records)} runs against the first: {names}"),
-                     id="compare-title")
-        yield CompareChart(self.records, id="compare-chart")
+        yield Static(self.title_text(bool(self.groups)), id="compare-title")
+        groups = Static(self.groups_text(), id="compare-groups")
+        groups.display = bool(self.groups)
+        yield groups
+        yield CompareChart(self.records, self.groups, id="compare-chart")
         with Container(id="compare-bottom"):
             yield DataTable(id="compare-metrics", cursor_type="row", zebra_stripes=True)
             with Vertical(id="compare-diff-side"):
@@ -201,6 +241,44 @@ class CompareScreen(Screen):
                           f"{row.param_delta:+,}" if row.param_delta else "",
                           Text(", ".join(row.changes), style=style), key=str(k))
         box.set_class(table.row_count == 0, "empty")  # the headline says it all: room for the rest
+
+    def title_text(self, grouped: bool) -> Text:
+        """Which runs are compared, each with its marker; in groups: how many, and the key."""
+        if grouped:
+            alone = len(self.records) - sum(len(runs) for runs in self.groups.values())
+            rest = f" and {alone} run{'s' if alone != 1 else ''} on its own" if alone else ""
+            return Text(f"comparing {len(self.records)} runs: {len(self.groups)} seed groups"
+                        f"{rest} (g: every run on its own)")
+        names = ", ".join(f"{run_label(i, r)} ({MARKERS[i % len(MARKERS)]})"
+                          for i, r in enumerate(self.records))
+        return Text(printable(f"comparing {len(self.records)} runs against the first: {names}"))
+
+    def groups_text(self) -> Text:
+        """Each seed group's mean ± sd test accuracy, then the first group against each other
+        one (see `seed_groups.describe_comparison`)."""
+        if not self.groups:
+            return Text("")
+        groups = list(self.groups.values())
+        labels = sg.group_labels(self.groups)
+        lines = [Text.assemble((f"{group_letter(g)} ({MARKERS[g % len(MARKERS)]}) ", "bold"),
+                               printable(f"{labels[key]}: {sg.describe_group(runs)}"))
+                 for g, (key, runs) in enumerate(self.groups.items())]
+        for g in range(1, len(groups)):
+            result = sg.compare_groups(groups[0], groups[g], "test_acc")
+            lines.append(Text(printable(sg.describe_comparison(result, "A", group_letter(g)))))
+        return Text("\n").join(lines)
+
+    def action_toggle_groups(self) -> None:
+        chart = self.query_one(CompareChart)
+        if not self.groups:
+            self.notify("no seed groups among these runs (runs of one experiment or sweep "
+                        "trial, 2 or more)", severity="warning")
+            return
+        chart.grouped = not chart.grouped
+        chart.refresh()
+        self.query_one("#compare-title", Static).update(self.title_text(chart.grouped))
+        self.notify("each group as its mean ± sd" if chart.grouped else "every run on its own",
+                    timeout=2)
 
     def action_back(self) -> None:
         if self.maximized is not None:

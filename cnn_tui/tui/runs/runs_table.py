@@ -196,6 +196,19 @@ class RunsTable(DataTable):
         self.redraw()
         return run_id in self.marked
 
+    def mark_shown(self) -> bool:
+        """Mark every run shown (in the order shown); when all of them are marked already,
+        unmark them. Returns whether they are marked now."""
+        ids = [r.id for r in self.shown]
+        if all(i in self.marked for i in ids):
+            self.marked = [m for m in self.marked if m not in ids]
+            marked = False
+        else:
+            self.marked += [i for i in ids if i not in self.marked]
+            marked = True
+        self.redraw()
+        return marked
+
     @property
     def current_id(self) -> str | None:
         if not self.shown or self.cursor_row < 0 or self.cursor_row >= len(self.shown):

@@ -51,13 +51,16 @@ class RunsScreen(Screen):
 
     CSS_PATH = Path(__file__).with_name("runs.tcss")
     HELP = ("Runs: every stored run. j/k, g/G move; enter opens it in Analyze; s sorts by the "
-            "next column, S reverses; / filters (escape clears); m marks, c compares the marked "
-            "runs (no marks: the baseline with the run under the cursor); b pins a baseline "
+            "next column, S reverses; / filters (escape clears); m marks, M marks every run shown "
+            "(again: unmarks them), c compares the marked runs (no marks: the baseline with "
+            "the run under the cursor; runs of one experiment or sweep trial as a seed group); "
+            "b pins a baseline "
             "(kept on top, ⚑, in every comparison); n renames, t tags (- clears), d deletes "
             "(asks); x share code, e exports; r re-reads the store (also every few seconds). "
             "Columns that do not fit are listed under the table, with the run id.")
     BINDINGS = [
         Binding("m", "mark", "Mark", id="runs.mark"),
+        Binding("M", "mark_shown", "Mark all", show=False, id="runs.mark_shown"),
         Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("slash", "filter", "Filter", key_display="/", id="runs.filter"),
         Binding("s", "sort", "Sort", id="runs.sort"),
@@ -230,6 +233,17 @@ class RunsScreen(Screen):
             return
         self.table.toggle_mark(record.id)
         self.table.step(1)
+        self._show_status()
+
+    def action_mark_shown(self) -> None:
+        """Mark every run the filter shows (all of them marked already: unmark them)."""
+        shown = len(self.table.shown)
+        if not shown:
+            self.notify("no run shown to mark", severity="warning")
+            return
+        marked = self.table.mark_shown()
+        self.notify(f"{'marked' if marked else 'unmarked'} the {shown} run"
+                    f"{'s' if shown != 1 else ''} shown", timeout=3)
         self._show_status()
 
     def action_pin(self) -> None:
