@@ -192,9 +192,13 @@ def postgres_url():
             user = pwd.getpwnam("postgres")
         except KeyError:
             pytest.skip("running as root and there is no postgres user to run the server as")
+        runuser = shutil.which("runuser") or next(
+            (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(p)), None)
+        if runuser is None:  # util-linux's; /usr/sbin is not on every PATH
+            pytest.skip("running as root and there is no runuser to start the server as postgres")
         os.chmod(root, 0o755)
         os.chown(root, user.pw_uid, user.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
+        as_user = [runuser, "-u", "postgres", "--"]
     data = root / "data"
     subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                     "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)

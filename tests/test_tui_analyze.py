@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import time
 
 import pytest
@@ -333,7 +335,8 @@ async def test_the_confusion_matrix_keeps_its_total_column_at_80_columns(env):
         matrix = screen.query_one(ConfusionMatrix)
         room = screen.query_one("#confusion-scroll").size.width
         assert 0 < matrix.outer_size.width <= room  # nothing to scroll to: all of it shows
-        console = Console(width=matrix.size.width, record=True, color_system=None)
+        console = Console(width=matrix.size.width, record=True, color_system=None,
+                          file=io.StringIO())  # not the terminal: the app holds sys.stdout
         console.print(matrix.content)
         lines = console.export_text().splitlines()
         header = next(line for line in lines if line.lstrip().startswith("true"))

@@ -241,7 +241,7 @@ async def test_a_sweep_started_from_the_app_is_followed_and_its_trials_open(tmp_
 
 
 APP_SCRIPT = """
-import asyncio, sys
+import asyncio, sys, time
 from cnn_tui.settings import Settings
 from cnn_tui.tui.app import CnnTuiApp
 
@@ -251,7 +251,12 @@ async def main(runs, data, path):
         await pilot.press("5")
         screen = app.screen
         assert screen.start_sweep(path, 1)
+        deadline = time.monotonic() + 120
         while not (screen.snapshot is not None and screen.snapshot.running):
+            if time.monotonic() > deadline:  # never wait for ever: the test reads this line
+                print("NOT RUNNING", screen.snapshot and screen.snapshot.done,
+                      screen.launch and screen.launch.error_line(), flush=True)
+                return
             await asyncio.sleep(0.1)
         print("RUNNING", screen.launch.pid, flush=True)
         await asyncio.sleep(600)
@@ -268,7 +273,8 @@ async def test_an_app_killed_mid_sweep_leaves_it_running_and_a_new_app_follows_i
     path = _sweep_file(tmp_path, {
         "format": "cnn-tui/sweep", "version": 1, "name": "abl", "base": "template:beginner",
         "kind": "ablation", "remove": ["layers[9]"], "data": {**TINY, "seeds": 2},
-        "training": TRAIN})
+        # long enough (4 runs of 5 epochs) that the app sees it running before it ends
+        "training": {**TRAIN, "epochs": 5}})
     old = subprocess.Popen([sys.executable, "-c", APP_SCRIPT, str(runs), str(mnist_root),
                             str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
