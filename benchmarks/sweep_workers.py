@@ -5,7 +5,10 @@ each K of `--per-gpu` (on a GPU box), each a fresh sweep of the same N random-se
 Two figures per setting: the whole command's wall time (process starts included), and the
 steady rate, from the first trial's start to the last trial's end as the storage recorded them.
 Prints each and the ratio to the first setting (CPU target: 2 workers >= 1.7x 1 worker on a
-2-core machine).
+2-core machine). On CPU, `--control` (on by default) also measures the machine's own ceiling
+side by side: the same number of runs of the same size through `api.train` in a plain loop,
+in 1 process, then split over W processes at the same threads: what W processes can gain
+here at all, whatever the sweep does.
 
     python benchmarks/sweep_workers.py --data-dir DIR --workers 1,2
     python benchmarks/sweep_workers.py --data-dir DIR --per-gpu 1,2,4 --limit-train 60000
@@ -36,7 +39,40 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--template", default="template:beginner")
     p.add_argument("--data-dir", default=os.environ.get("CNN_TUI_DATA_DIR"))
+    p.add_argument("--no-control", dest="control", action="store_false",
+                   help="skip the plain-loop ceiling (1 process vs W processes)")
     return p.parse_args()
+
+
+PLAIN = """
+import sys, time
+from cnn_tui import api
+data, runs, template, n, limit_train, limit_test, epochs = sys.argv[1:8]
+for i in range(int(n)):
+    api.train(template, data_dir=data, runs_dir=runs, limit_train=int(limit_train),
+              limit_test=int(limit_test), epochs=int(epochs), val_size=1000,
+              learning_rate=1e-3 * (1 + i % 3), seed=i)
+"""
+
+
+def plain(args, root: Path, processes: int) -> float:
+    """Wall seconds for `args.trials` plain runs split over `processes` processes at
+    CNN_TUI_THREADS=1 (each process trains its share in a loop)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.setdefault("CNN_TUI_THREADS", "1")
+    shares = [args.trials // processes + (1 if i < args.trials % processes else 0)
+              for i in range(processes)]
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", PLAIN, str(args.data_dir),
+                               str(root / f"plain-{processes}-{i}"), args.template, str(n),
+                               str(args.limit_train), str(args.limit_test), str(args.epochs)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i, n in enumerate(shares)]
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"plain loop failed ({proc.returncode}): {err[-1500:]}")
+    return time.perf_counter() - t0
 
 
 def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, int, float]:
@@ -96,10 +132,23 @@ def main() -> int:
                   f"process starts); steady {rate:.1f} trials/min; {cpu:.1f} CPU s "
                   f"({cpu / wall:.2f} cores busy on average, {cpu / n:.2f} CPU s per trial)",
                   flush=True)
+        ceiling = {}
+        if args.control and args.per_gpu is None:
+            for w in sorted({int(w) for w in args.workers.split(",")}):
+                ceiling[w] = plain(args, Path(tmp), w)
+                print(f"plain loop in {w} process{'es' if w != 1 else ''}: {args.trials} runs "
+                      f"in {ceiling[w]:.1f} s ({60 * args.trials / ceiling[w]:.1f} runs/min)",
+                      flush=True)
     first = rows[0]
     for label, wall, rate in rows[1:]:
-        print(f"{label} vs {first[0]}: {first[1] / wall:.2f}x by wall time, "
-              f"{rate / first[2]:.2f}x steady")
+        line = (f"{label} vs {first[0]}: {first[1] / wall:.2f}x by wall time, "
+                f"{rate / first[2]:.2f}x steady")
+        w = int(label.split("-")[1]) if label.startswith("workers-") else None
+        base = int(first[0].split("-")[1]) if first[0].startswith("workers-") else None
+        if w in ceiling and base in ceiling:
+            line += (f"; the plain loop in {w} vs {base} processes (this machine's ceiling): "
+                     f"{ceiling[base] / ceiling[w]:.2f}x")
+        print(line)
     return 0
 
 

@@ -95,15 +95,19 @@ class CompareChart(PlotextPlot):
         plt.xlabel("epoch")
         in_groups = self._plot_groups(plt, key, percent) if self.grouped else set()
         drawn = len(in_groups)
-        for i, record in enumerate(self.records):
+        alone = [r for r in self.records if r.id not in in_groups]
+        for record in alone:
             xs, ys = curves(record, key)
-            if not xs or record.id in in_groups:
+            if not xs:
                 continue
+            # in groups, a run on its own takes a marker after the groups' (as the title lists)
+            i = self.records.index(record) if not in_groups else \
+                len(self.groups) + alone.index(record)
             ys = [100 * y for y in ys] if percent else ys
             # colours always (plotext's "default" colour garbles lines); the markers are what
             # keeps runs apart where colours are lost
             plt.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], color=COLORS[i % len(COLORS)],
-                     label=run_label(i, record))
+                     label=run_label(self.records.index(record), record))
             drawn += 1
         if drawn:
             plt.xticks(sorted({x for r in self.records for x in curves(r, key)[0]}))
@@ -245,10 +249,16 @@ class CompareScreen(Screen):
     def title_text(self, grouped: bool) -> Text:
         """Which runs are compared, each with its marker; in groups: how many, and the key."""
         if grouped:
-            alone = len(self.records) - sum(len(runs) for runs in self.groups.values())
-            rest = f" and {alone} run{'s' if alone != 1 else ''} on its own" if alone else ""
-            return Text(f"comparing {len(self.records)} runs: {len(self.groups)} seed groups"
-                        f"{rest} (g: every run on its own)")
+            grouped_ids = {r.id for runs in self.groups.values() for r in runs}
+            alone = [r for r in self.records if r.id not in grouped_ids]
+            n = len(self.groups)
+            rest = ""
+            if alone:
+                names = ", ".join(f"{run_label(self.records.index(r), r)} "
+                                  f"({MARKERS[(n + k) % len(MARKERS)]})" for k, r in enumerate(alone))
+                rest = f" and {len(alone)} run{'s' if len(alone) != 1 else ''}: {names}"
+            return Text(printable(f"comparing {len(self.records)} runs: {n} seed group"
+                                  f"{'s' if n != 1 else ''}{rest} (g: every run on its own)"))
         names = ", ".join(f"{run_label(i, r)} ({MARKERS[i % len(MARKERS)]})"
                           for i, r in enumerate(self.records))
         return Text(printable(f"comparing {len(self.records)} runs against the first: {names}"))
