@@ -156,6 +156,7 @@ async def _drive(BenchApp, args, runs: Path, pings: list[float], received: dict,
         app.post_message(events.Key("s", "s"))
         while screen.state in (RunState.IDLE, RunState.STARTING):
             await asyncio.sleep(0.01)
+        cpu0, wall0 = time.process_time(), time.perf_counter()  # the app's own process
         while screen.state.active:
             await asyncio.sleep(args.key_every if keys else 0.2)
             if not keys:
@@ -167,6 +168,7 @@ async def _drive(BenchApp, args, runs: Path, pings: list[float], received: dict,
                 await asyncio.sleep(0.001)
             if len(pings) > before:
                 latencies.append(pings[-1] - t0)
+        APP_CPU.append((time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9))
         run_id = screen.run_id
         if screen.state != RunState.FINISHED:
             raise SystemExit(f"the TUI run did not finish: {screen.state} {screen.last_message}")
@@ -174,6 +176,9 @@ async def _drive(BenchApp, args, runs: Path, pings: list[float], received: dict,
     lags = [received[(p["epoch"], p["step"])] - p["wall"] for p in record.batch_points
             if (p["epoch"], p["step"]) in received and p.get("wall")]
     return record.images_per_s, latencies, lags
+
+
+APP_CPU: list[float] = []  # per TUI run: the app process's CPU seconds / wall seconds while it trained
 
 
 def pct(values: list[float], q: float) -> float:
@@ -215,7 +220,8 @@ def main() -> int:
                 got[mode] = on_a_thread(args, runs)
         rows.append(got)
         print(f"run {r + 1}: " + " · ".join(f"{m} {got[m]:,.0f}" for m in modes) + " img/s"
-              + (f" · TUI/cli {got['tui'] / got['cli']:.3f}" if {"tui", "cli"} <= set(got) else ""))
+              + (f" · TUI/cli {got['tui'] / got['cli']:.3f}" if {"tui", "cli"} <= set(got) else "")
+              + (f" · the app used {100 * APP_CPU[-1]:.1f}% of a core" if "tui" in got else ""))
     med = {m: statistics.median(row[m] for row in rows) for m in modes}
     print("median images/s: " + ", ".join(f"{m} {v:,.0f}" for m, v in med.items()))
     if {"tui", "cli"} <= set(modes):

@@ -133,6 +133,8 @@ class TrainScreen(Screen):
         self._said = 0  # logs and diagnosis notified
         self._cost_said = False  # the long-run estimate was given
         self._side_chosen = False  # `f` was pressed during this run: no automatic collapse
+        self._lines: dict[str, object] = {}  # selector -> what its Static shows (see _put)
+        self._bindings_state: RunState | None = None  # the state the footer was made for
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -233,7 +235,7 @@ class TrainScreen(Screen):
         line = " · ".join(parts)
         if self.last_message:
             line += f"\n{self.last_message}"
-        self.query_one("#train-status", Static).update(line, layout=False)  # fixed 2 lines
+        self._put("#train-status", line)  # fixed 2 lines
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Only the keys that apply in the run's state are offered (and answer)."""
@@ -342,7 +344,7 @@ class TrainScreen(Screen):
         for chart in self.query("#loss-chart, #acc-chart"):
             chart.set_history(self.history)
         self.query_one("#train-progress", Static).update(progress_line(0, 0, note), layout=False)
-        self.query_one("#train-device", Static).update("", layout=False)
+        self._put("#train-device", "")
         self.query_one(TrainingForm).disabled = True
         self._fit_side()
         self.query_one("#epoch-table").focus()
@@ -394,8 +396,19 @@ class TrainScreen(Screen):
             self._draw_progress()
 
     # ------------------------------------------------------------------ the run's news
+    def _put(self, selector: str, content) -> None:
+        """Show `content` in a fixed-size Static, only when it changed: a run's news comes
+        four times a second and every update repaints, on the cores the training uses
+        (`benchmarks/tui_throughput.py` prints the app's share of a core)."""
+        if self._lines.get(selector) == content:
+            return
+        self._lines[selector] = content
+        self.query_one(selector, Static).update(content, layout=False)
+
     def on_run_news(self, message: RunNews) -> None:
-        self.refresh_bindings()
+        if self.state != self._bindings_state:  # the footer's keys follow the state only
+            self._bindings_state = self.state
+            self.refresh_bindings()
         h = self.history
         if h.start is not None and self._shown_run != h.start.run_id:
             self._show_run_settings(h.start)
@@ -544,7 +557,7 @@ class TrainScreen(Screen):
         if stats is not None:
             what = "GPU memory peak" if start.device == "cuda" else "peak memory (process)"
             text += f" · {what} {fmt_bytes(stats.memory_peak)}"
-        self.query_one("#train-device", Static).update(text, layout=False)
+        self._put("#train-device", text)
 
     def _redraw_charts(self, force: bool = False) -> None:
         if not self._charts_dirty:
