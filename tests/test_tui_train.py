@@ -256,6 +256,21 @@ async def test_analyze_open_on_a_running_run_shows_its_end(subset_env):
         assert "finished" in status and "running" not in status and "checkpoint" not in status
         assert f"{100 * analyze.record.test_acc:.2f}%" in status
 
+        # back on Train the form shows the finished run's settings; an edit there is what the
+        # next `s` starts with (it started the document's settings before: 10 epochs, no limit)
+        await pilot.press("2")
+        field = form.query_one("#field-epochs")
+        field.focus()
+        await pilot.pause()
+        field.cursor_position = len(field.value)
+        await pilot.press("backspace", "2", "escape", "s")
+        await wait_for(pilot, lambda: screen.run_id != run_id and screen.history.start is not None,
+                       what="the second run's start")
+        config = screen.history.start.config
+        assert config["epochs"] == 2 and config["limit_train"] == 20000
+        await pilot.press("x", "s")  # stop it now (the dialog's s: stop at once)
+        await wait_for(pilot, lambda: not screen.state.active, what="the stop")
+
 
 async def test_gradient_flow_shows_for_a_run_trained_from_the_command_line(subset_env, mnist_root):
     from cnn_tui.cli import main

@@ -181,6 +181,17 @@ class TrainScreen(Screen):
             self._offer_running()
         self._show_status()
 
+    def on_training_form_changed(self, event) -> None:
+        """A field the user edited (focused, the form enabled) makes what the form shows the
+        settings `s` starts with, even where it showed a finished run's: what you see is what
+        starts. (Filling the form from a run or the document changes fields too, unfocused.)"""
+        form = self.query_one(TrainingForm)
+        focused = self.app.focused
+        if self._shown_run is not None and not form.disabled and focused is not None and \
+                form in focused.ancestors_with_self:
+            self._shown_run = None
+            self._filled_from = self._arch_config()  # as after an edit of the document's settings
+
     # ------------------------------------------------------------------ helpers
     @property
     def feed(self):
