@@ -123,3 +123,34 @@ def mnist_mirror(tmp_path_factory):
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Training and sweep processes outlive the app that starts them (by design); a test that
+    fails before stopping its run would leave one training for minutes on the machine's cores,
+    slowing every later run. Whatever still runs with this session's temporary folder in its
+    command line is killed here, and named."""
+    import os
+    import signal
+
+    try:
+        base = str(session.config._tmp_path_factory.getbasetemp())
+    except (AttributeError, OSError):
+        return
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        line = " ".join(a.decode(errors="replace") for a in argv if a)
+        if base in line and "cnn_tui" in line:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                print(f"\nconftest: killed a process a test left running: {line[:160]}")
+            except OSError:
+                pass
