@@ -51,7 +51,10 @@ class BestHeader(Static):
     DEFAULT_CSS = "BestHeader { height: 2; padding: 0 1; }"
 
     def show(self, snapshot, launch=None, note: str = "") -> None:
+        self.remove_class("-empty")
         self.update(header_text(snapshot, launch, note))
 
     def empty(self, text: str) -> None:
+        """A sentence instead of a sweep: wrapped, whole (the screen has room for it)."""
+        self.add_class("-empty")
         self.update(Text(printable(text)))
