@@ -1,5 +1,5 @@
-"""Regenerate screenshots/<name>.svg: every screen of the app at 120x40 (the Sweeps screen at
-80x24 too), for the README.
+"""Regenerate screenshots/<name>.svg: every screen of the app at 120x40 (Build, Train, Analyze
+and Sweeps at 80x24 too), for the README.
 
     python screenshots/make_screenshots.py            # all
     python screenshots/make_screenshots.py build help  # some
@@ -37,8 +37,16 @@ SHOTS: dict[str, tuple[tuple[str, ...], str]] = {
     "sweeps": (("5",), "cnn-dark"),
     "sweeps-80x24": (("5",), "cnn-dark"),
     "sweeps-parallel": (("5", "p"), "cnn-dark"),
+    "build-80x24": ((), "cnn-dark"),
+    "train-80x24": (("2", "s"), "cnn-dark"),
+    "analyze-80x24": (("3",), "cnn-dark"),
+    # Runs: filter the seed runs ("… seed N"), mark them all, compare: two seed groups
+    "compare-groups": (("4", "slash", "s", "e", "e", "d", "enter", "M", "c"), "cnn-dark"),
 }
-SIZES = {"sweeps-80x24": (80, 24)}  # other than SIZE
+SIZES = {"sweeps-80x24": (80, 24), "build-80x24": (80, 24), "train-80x24": (80, 24),
+         "analyze-80x24": (80, 24)}  # other than SIZE
+TRAIN_SHOTS = {"train"}  # trains in the app and waits for the run's end
+WATCH_SHOTS = {"train-80x24"}  # trains 10 epochs in the app, shot while it trains
 SWEEP_SHOTS = {"sweeps", "sweeps-80x24", "sweeps-parallel"}
 
 
@@ -48,15 +56,31 @@ async def shoot(name: str, keys: tuple[str, ...], theme: str) -> Path:
     from cnn_tui.spec.templates import get_template
 
     arch = get_template("beginner")
-    arch.training["epochs"] = 3  # a short real run for the Train picture
+    arch.training["epochs"] = 10 if name in WATCH_SHOTS else 3  # a short real run to show
     app = CnnTuiApp(arch, theme=theme, offer_autosave=False)
     async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
         await pilot.pause()
         for key in keys:
             await pilot.press(key)
             await pilot.pause(0.2)
-        if "s" in keys and hasattr(app.screen, "wait_until_idle"):
-            await app.screen.wait_until_idle(300)
+        if name in WATCH_SHOTS:  # a run as it is watched: two epochs in, then stopped
+            screen = app.screen
+            deadline = asyncio.get_running_loop().time() + 300
+            while len(screen.history.epochs) < 2 and screen.state.active:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise SystemExit(f"{name}: no two epochs in 300 s")
+                await pilot.pause(0.1)
+            await pilot.press("space")  # paused, so the charts (redrawn every few seconds
+            while screen.state.name != "PAUSED" and screen.state.active:  # at most) catch up
+                await pilot.pause(0.1)
+            await pilot.pause(4)
+            app.save_screenshot(f"{name}.svg", str(HERE))
+            await pilot.press("x", "y")  # the run outlives the app otherwise: stop it
+            await screen.wait_until_ended(120)
+            return HERE / f"{name}.svg"
+        if name in TRAIN_SHOTS:
+            if not await app.screen.wait_until_ended(300):
+                raise SystemExit(f"{name}: the run did not end in 300 s")
             await pilot.pause(1.5)  # the charts redraw at their own pace
         await pilot.pause(0.5)  # let workers that fill a screen on mount finish drawing
         if name in SWEEP_SHOTS:
@@ -81,6 +105,24 @@ def seed_runs() -> bool:
         api.train(f"template:{template}", epochs=epochs, name=name, limit_train=6000,
                   limit_test=1000)
     return True
+
+
+def seed_groups() -> bool:
+    """Two seed groups (`cnn-tui train --seeds 3`: Adam, and SGD at learning rate 0.05; 3
+    epochs on 3,000 images each run) in the throwaway store, for Compare's seed groups."""
+    root = os.environ.get("CNN_TUI_DATA_DIR") or str(HERE.parent.parent / "shared" / "data")
+    if not (Path(root) / "MNIST" / "raw").is_dir():
+        print("no MNIST found: Compare's seed groups are not shot", file=sys.stderr)
+        return False
+    import contextlib
+    import io
+
+    from cnn_tui import cli
+    tiny = ["--epochs", "3", "--limit-train", "3000", "--limit-test", "500", "--val-size", "500",
+            "--seeds", "3", "--data-dir", root, "--json"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return all(cli.main(["train", "template:beginner", *tiny, *extra]) == 0 for extra in
+                   ([], ["--optimizer", "sgd", "--lr", "0.05"]))
 
 
 def seed_sweep() -> bool:
@@ -119,8 +161,11 @@ def main(argv: list[str]) -> int:
         print(f"unknown screenshot(s): {', '.join(unknown)} (known: {', '.join(SHOTS)})",
               file=sys.stderr)
         return 2
-    if {"train", "analyze", "analyze-features", "analyze-predictions", "runs"} & set(names):
+    if {"train", "analyze", "analyze-features", "analyze-predictions", "runs", "train-80x24",
+            "analyze-80x24", "compare-groups"} & set(names):
         seed_runs()
+    if "compare-groups" in names:
+        seed_groups()
     if SWEEP_SHOTS & set(names):
         seed_sweep()
     for name in names:

@@ -268,8 +268,9 @@ async def test_analyze_open_on_a_running_run_shows_its_end(subset_env):
                        what="the second run's start")
         config = screen.history.start.config
         assert config["epochs"] == 2 and config["limit_train"] == 20000
-        await pilot.press("x", "s")  # stop it now (the dialog's s: stop at once)
+        await pilot.press("x", "y")  # stop it (the dialog: y stops)
         await wait_for(pilot, lambda: not screen.state.active, what="the stop")
+        assert screen.state == RunState.STOPPED
 
 
 async def test_gradient_flow_shows_for_a_run_trained_from_the_command_line(subset_env, mnist_root):
