@@ -106,7 +106,7 @@ def test_bash_completion_is_valid_and_completes(bash_script, tmp_path, capsys):
     assert _bash_complete(bash_script, ["cnn-tui", "ru"], tmp_path) == ["runs"]
     assert _bash_complete(bash_script, ["cnn-tui", "tr"], tmp_path) == ["train"]
     assert _bash_complete(bash_script, ["cnn-tui", "runs", ""], tmp_path) == \
-        ["list", "show", "export", "rename", "tag", "delete"]
+        ["list", "show", "compare", "export", "rename", "tag", "delete"]
     assert _bash_complete(bash_script, ["cnn-tui", "data", "fetch", "--source", ""],
                           tmp_path) == ["auto", "mirror", "pypi"]
     assert _bash_complete(bash_script, ["cnn-tui", "--th"], tmp_path) == ["--theme"]
@@ -133,4 +133,4 @@ def test_zsh_completion_loads_and_offers_the_same(tmp_path, capsys):
                           cwd=tmp_path, capture_output=True, text=True, timeout=60,
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["list", "show", "export", "rename", "tag", "delete"]
+    assert done.stdout.split() == ["list", "show", "compare", "export", "rename", "tag", "delete"]

@@ -78,11 +78,11 @@ class CompareChart(PlotextPlot):
             color = COLORS[g % len(COLORS)]
             low, high = curve.band()
             label = f"{group_letter(g)} mean ± sd"  # its name is in the lines above the chart
-            plt.plot(curve.epochs, [scale * y for y in curve.mean], marker=MARKERS[g % len(MARKERS)],
-                     color=color, label=label)
-            if any(sd is not None for sd in curve.sd):
+            if any(sd is not None for sd in curve.sd):  # the band first: the mean drawn over it
                 for band in (low, high):
                     plt.plot(curve.epochs, [scale * y for y in band], marker="·", color=color)
+            plt.plot(curve.epochs, [scale * y for y in curve.mean], marker=MARKERS[g % len(MARKERS)],
+                     color=color, label=label)
             drawn.update(r.id for r in runs)
         return drawn
 
