@@ -241,9 +241,12 @@ async def test_a_sweep_started_from_the_app_is_followed_and_its_trials_open(tmp_
 
 
 APP_SCRIPT = """
-import asyncio, sys, time
+import asyncio, os, sys, time
 from cnn_tui.settings import Settings
 from cnn_tui.tui.app import CnnTuiApp
+
+def say(*words):  # to the real stdout: inside run_test Textual takes print()'s output
+    os.write(1, (" ".join(str(w) for w in words) + "\\n").encode())
 
 async def main(runs, data, path):
     app = CnnTuiApp(offer_autosave=False, settings=Settings.from_env(runs_dir=runs, data_dir=data))
@@ -252,13 +255,15 @@ async def main(runs, data, path):
         screen = app.screen
         assert screen.start_sweep(path, 1)
         deadline = time.monotonic() + 120
-        while not (screen.snapshot is not None and screen.snapshot.running):
+        # read at least once, its process alive (a read lands between trials at times)
+        while not (screen.snapshot is not None and screen.launch is not None
+                   and screen.launch.alive):
             if time.monotonic() > deadline:  # never wait for ever: the test reads this line
-                print("NOT RUNNING", screen.snapshot and screen.snapshot.done,
-                      screen.launch and screen.launch.error_line(), flush=True)
+                say("NOT RUNNING", screen.snapshot and screen.snapshot.done,
+                    screen.launch and screen.launch.error_line())
                 return
             await asyncio.sleep(0.1)
-        print("RUNNING", screen.launch.pid, flush=True)
+        say("RUNNING", screen.launch.pid)
         await asyncio.sleep(600)
 
 asyncio.run(main(*sys.argv[1:]))
@@ -272,9 +277,9 @@ async def test_an_app_killed_mid_sweep_leaves_it_running_and_a_new_app_follows_i
     runs = tmp_path / "runs"
     path = _sweep_file(tmp_path, {
         "format": "cnn-tui/sweep", "version": 1, "name": "abl", "base": "template:beginner",
-        "kind": "ablation", "remove": ["layers[9]"], "data": {**TINY, "seeds": 2},
-        # long enough (4 runs of 5 epochs) that the app sees it running before it ends
-        "training": {**TRAIN, "epochs": 5}})
+        # long enough (4 runs of 5 epochs on 2,000 images) that the app is killed before it ends
+        "kind": "ablation", "remove": ["layers[9]"],
+        "data": {**TINY, "limit_train": 2000, "seeds": 2}, "training": {**TRAIN, "epochs": 5}})
     old = subprocess.Popen([sys.executable, "-c", APP_SCRIPT, str(runs), str(mnist_root),
                             str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
