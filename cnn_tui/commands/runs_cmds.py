@@ -204,8 +204,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from cnn_tui.experiments import seed_groups as sg
     store = _store(args)
     records = [store.get(run_id) for run_id in args.run_ids]
+    every = store.list_runs() if args.tag else []  # read once, whatever the number of tags
     for tag in args.tag:
-        found = [r for r in store.list_runs() if tag in (r.tags or [])]
+        found = [r for r in every if tag in (r.tags or [])]
         if not found:
             raise CnnTuiError(f"runs compare: no run has the tag {tag!r}")
         records += sorted(found, key=lambda r: r.started or 0)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cnn_tui.errors import SpecError
+from cnn_tui.spec.model import value_kind
 
 FORMAT = "cnn-tui/sweep"
 VERSION = 1
@@ -50,17 +51,6 @@ _LAYER_STEP = re.compile(r"^layers\[(\d{1,4})\]$")
 _FIELD = re.compile(r"^[a-z_]{1,40}$")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return f"the string {value[:40]!r}"
-    return {int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__)
-
-
 class _Where:
     """Raises the one-line error `SOURCE: FIELD: message`."""
 
@@ -75,7 +65,7 @@ class _Where:
 def _int(where: _Where, value: Any, path: str, lo: int, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) and not (
             isinstance(value, float) and value.is_integer()):
-        where.fail(path, f"must be an integer, got {_kind(value)}")
+        where.fail(path, f"must be an integer, got {value_kind(value)}")
     value = int(value)
     if value < lo or (hi is not None and value > hi):
         where.fail(path, f"must be {lo}..{hi}, got {value}" if hi is not None
@@ -85,13 +75,13 @@ def _int(where: _Where, value: Any, path: str, lo: int, hi: int | None = None) -
 
 def _number(where: _Where, value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        where.fail(path, f"must be a finite number, got {_kind(value)}")
+        where.fail(path, f"must be a finite number, got {value_kind(value)}")
     return value
 
 
 def _object(where: _Where, value: Any, path: str, allowed: tuple[str, ...]) -> dict:
     if not isinstance(value, dict):
-        where.fail(path, f"must be an object, got {_kind(value)}")
+        where.fail(path, f"must be an object, got {value_kind(value)}")
     for key in value:
         if key not in allowed:
             where.fail(f"{path}.{key}" if path else str(key)[:60],
@@ -259,10 +249,10 @@ def _dimension(where: _Where, arch: dict, key: Any, spec: Any) -> Dimension:
         where.fail(path, found)
     param, _ = found
     if not isinstance(spec, dict):
-        where.fail(path, f"must be an object with a \"type\", got {_kind(spec)}")
+        where.fail(path, f"must be an object with a \"type\", got {value_kind(spec)}")
     kind = spec.get("type")
     if kind not in DIM_TYPES:
-        where.fail(f"{path}.type", f"must be one of {', '.join(DIM_TYPES)}, got {_kind(kind)}")
+        where.fail(f"{path}.type", f"must be one of {', '.join(DIM_TYPES)}, got {value_kind(kind)}")
     allowed = {"float": ("type", "low", "high", "log", "step"),
                "int": ("type", "low", "high", "log", "step"),
                "categorical": ("type", "choices")}[kind]
@@ -275,10 +265,10 @@ def _dimension(where: _Where, arch: dict, key: Any, spec: Any) -> Dimension:
         for i, choice in enumerate(choices):
             if choice is not None and not isinstance(choice, (bool, int, float, str)):
                 where.fail(f"{path}.choices[{i}]", f"must be a number, string, boolean or null, "
-                                                  f"got {_kind(choice)}")
+                                                  f"got {value_kind(choice)}")
             checked = param.check(choice, f"{where.source}: {path}.choices[{i}]")
             if checked in seen:
-                where.fail(f"{path}.choices[{i}]", f"{_kind(choice)} is listed twice")
+                where.fail(f"{path}.choices[{i}]", f"{value_kind(choice)} is listed twice")
             seen.append(checked)
         return Dimension(key, kind, choices=tuple(choices))
     if param.kind in (CHOICE, BOOL):
@@ -300,7 +290,7 @@ def _dimension(where: _Where, arch: dict, key: Any, spec: Any) -> Dimension:
         where.fail(path, f"low > high ({low} > {high})")
     log = spec.get("log", False)
     if not isinstance(log, bool):
-        where.fail(f"{path}.log", f"must be true or false, got {_kind(log)}")
+        where.fail(f"{path}.log", f"must be true or false, got {value_kind(log)}")
     if log and low <= 0:
         where.fail(f"{path}.low", f"must be > 0 with \"log\": true, got {low}")
     step = spec.get("step")
@@ -472,7 +462,7 @@ def _pruner(where: _Where, value: Any) -> dict:
         value = {"type": value}
     if not isinstance(value, dict):
         where.fail("pruner", f"must be one of {', '.join(PRUNERS)} (or an object with a \"type\"), "
-                             f"got {_kind(value)}")
+                             f"got {value_kind(value)}")
     kind = value.get("type")
     if kind not in PRUNERS:
         where.fail("pruner" if "type" not in value or len(value) == 1 else "pruner.type",
@@ -496,11 +486,11 @@ def parse_sweep(obj: Any, source: str, base_dir: Path | None = None) -> Sweep:
     from cnn_tui.spec.training import TRAINING_PARAMS
     where = _Where(source)
     if not isinstance(obj, dict):
-        where.fail("", f"a sweep must be a JSON object, got {_kind(obj)}")
+        where.fail("", f"a sweep must be a JSON object, got {value_kind(obj)}")
     allowed = TOP_FIELDS + ("base_source",)
     _object(where, obj, "", allowed)
     if obj.get("format") != FORMAT:
-        where.fail("format", f"must be {FORMAT!r}, got {_kind(obj.get('format'))}")
+        where.fail("format", f"must be {FORMAT!r}, got {value_kind(obj.get('format'))}")
     version = obj.get("version")
     if version != VERSION or isinstance(version, bool):
         where.fail("version", f"unsupported sweep version {version!r:.40} "
@@ -508,10 +498,10 @@ def parse_sweep(obj: Any, source: str, base_dir: Path | None = None) -> Sweep:
     name = obj.get("name")
     if not isinstance(name, str) or not NAME_RE.match(name):
         where.fail("name", "must be 1-100 letters, digits, '.', '_' or '-' (starting with a letter "
-                           f"or digit), got {_kind(name)}")
+                           f"or digit), got {value_kind(name)}")
     kind = obj.get("kind", "search")
     if kind not in KINDS:
-        where.fail("kind", f"must be one of {', '.join(KINDS)}, got {_kind(kind)}")
+        where.fail("kind", f"must be one of {', '.join(KINDS)}, got {value_kind(kind)}")
     for key, kinds in (("space", ("search",)), ("sampler", ("search",)), ("trials", ("search",)),
                        ("remove", ("ablation",)), ("replace", ("ablation",)),
                        ("variants", ("compare",))):
@@ -532,10 +522,10 @@ def parse_sweep(obj: Any, source: str, base_dir: Path | None = None) -> Sweep:
     metric = objective.get("metric", "val_acc")
     if metric not in METRICS:
         where.fail("objective.metric", f"must be a validation metric: {', '.join(METRICS)} "
-                                       f"(never test accuracy), got {_kind(metric)}")
+                                       f"(never test accuracy), got {value_kind(metric)}")
     direction = objective.get("direction", METRICS[metric])
     if direction != METRICS[metric]:
-        where.fail("objective.direction", f"{metric} is {METRICS[metric]}d, got {_kind(direction)}")
+        where.fail("objective.direction", f"{metric} is {METRICS[metric]}d, got {value_kind(direction)}")
 
     data = _object(where, obj.get("data", {}), "data", ("limit_train", "limit_test", "folds", "seeds"))
     limits = {}
@@ -566,7 +556,7 @@ def parse_sweep(obj: Any, source: str, base_dir: Path | None = None) -> Sweep:
 def _search(where: _Where, obj: dict, sweep: Sweep) -> None:
     space = obj.get("space")
     if not isinstance(space, dict):
-        where.fail("space", f"must be an object of parameter paths, got {_kind(space)}")
+        where.fail("space", f"must be an object of parameter paths, got {value_kind(space)}")
     if not space:
         where.fail("space", "is empty: a search needs at least one parameter to vary")
     sweep.space = {key: _dimension(where, sweep.base, key, spec) for key, spec in space.items()}
@@ -597,14 +587,14 @@ def _ablation(where: _Where, obj: dict, sweep: Sweep) -> None:
     from cnn_tui.spec.model import layer_from_dict
     remove = obj.get("remove", [])
     if not isinstance(remove, list):
-        where.fail("remove", f"must be a list of layer paths, got {_kind(remove)}")
+        where.fail("remove", f"must be a list of layer paths, got {value_kind(remove)}")
     for i, path in enumerate(remove):
         _layer_path(where, sweep.base, path, f"remove[{i}]")
         if remove.index(path) != i:
             where.fail(f"remove[{i}]", f"{path} is listed twice")
     replace = obj.get("replace", {})
     if not isinstance(replace, dict):
-        where.fail("replace", f"must be an object {{layer path: layer}}, got {_kind(replace)}")
+        where.fail("replace", f"must be an object {{layer path: layer}}, got {value_kind(replace)}")
     checked = {}
     for path, layer in replace.items():
         field_path = f"replace[{json.dumps(path)}]"
@@ -621,7 +611,7 @@ def _ablation(where: _Where, obj: dict, sweep: Sweep) -> None:
 
 def _layer_path(where: _Where, arch: dict, path: Any, field_path: str) -> None:
     if not isinstance(path, str):
-        where.fail(field_path, f"must be a layer path such as layers[9], got {_kind(path)}")
+        where.fail(field_path, f"must be a layer path such as layers[9], got {value_kind(path)}")
     try:
         indices, name = parse_layer_path(path)
     except ValueError:

@@ -32,6 +32,33 @@ def _folder(settings: Settings) -> Path:
     return folder
 
 
+
+ERROR_PREFIX = "cnn-tui: error: "
+
+
+def log_line(log, prefix: str = "") -> str:
+    """The last non-empty line of the log file `log` (its last 8 KiB) that starts with
+    `prefix`, stripped; '' when there is none or the log cannot be read."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 8192))
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        line = line.strip()
+        if line and line.startswith(prefix):
+            return line
+    return ""
+
+
+def log_error_line(log) -> str:
+    """Why a process of ours ended early: its `cnn-tui: error: ...` line (the message only),
+    else its log's last line."""
+    line = log_line(log, ERROR_PREFIX)
+    return line[len(ERROR_PREFIX):] if line else log_line(log)
+
 @dataclass
 class Child:
     """A training process started here: its pid, log file and the run id it records."""
@@ -51,23 +78,11 @@ class Child:
 
     def last_line(self, prefix: str = "") -> str:
         """The last line of its log (starting with `prefix`), '' when none."""
-        try:
-            with open(self.log, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - 8192))
-                lines = fh.read().decode("utf-8", "replace").splitlines()
-        except OSError:
-            return ""
-        for line in reversed(lines):
-            line = line.strip()
-            if line and line.startswith(prefix):
-                return line
-        return ""
+        return log_line(self.log, prefix)
 
     def error_line(self) -> str:
         """Why it ended early: its `cnn-tui: error: ...` line, else its log's last line."""
-        line = self.last_line("cnn-tui: error: ")
-        return line[len("cnn-tui: error: "):] if line else self.last_line()
+        return log_error_line(self.log)
 
     def wait_for_record(self, timeout: float = 120.0):
         """The run record once the child created it; None if it exited first or `timeout`

@@ -137,28 +137,13 @@ class Launch:
 
     def last_line(self) -> str:
         """The last line of its log that says something ('' when none)."""
-        try:
-            with open(self.log, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - 8192))
-                lines = fh.read().decode("utf-8", "replace").splitlines()
-        except OSError:
-            return ""
-        for line in reversed(lines):
-            if line.strip():
-                return line.strip()[:300]
-        return ""
+        from cnn_tui.session.process import log_line
+        return log_line(self.log)[:300]
 
     def error_line(self) -> str:
         """Why it ended early: its `cnn-tui: error: ...` line, else its log's last line."""
-        try:
-            text = Path(self.log).read_text(errors="replace")[-8192:]
-        except OSError:
-            return ""
-        for line in reversed(text.splitlines()):
-            if line.startswith("cnn-tui: error: "):
-                return line[len("cnn-tui: error: "):][:300]
-        return self.last_line()
+        from cnn_tui.session.process import log_error_line
+        return log_error_line(self.log)[:300]
 
 
 def _process_is_sweep(pid: int) -> bool:

@@ -75,10 +75,10 @@ def layer_from_dict(obj: Any, path: str, depth: int = 0, budget: list[int] | Non
     if budget[0] < 0:
         raise SpecError(path, f"too many layers (at most {MAX_LAYERS} in all)")
     if not isinstance(obj, dict):
-        raise SpecError(path, f"must be an object with a \"type\", got {_kind(obj)}")
+        raise SpecError(path, f"must be an object with a \"type\", got {value_kind(obj)}")
     type_ = obj.get("type")
     if not isinstance(type_, str):
-        raise SpecError(f"{path}.type", f"must be a layer type name, got {_kind(type_)}")
+        raise SpecError(f"{path}.type", f"must be a layer type name, got {value_kind(type_)}")
     check_label(type_, f"{path}.type")
     spec = LAYER_TYPES.get(type_)
     if spec is None:
@@ -92,13 +92,14 @@ def layer_from_dict(obj: Any, path: str, depth: int = 0, budget: list[int] | Non
             raise SpecError(path, f"residual blocks nested too deep (at most {MAX_DEPTH})")
         inner = obj.get("layers", [])
         if not isinstance(inner, list):
-            raise SpecError(f"{path}.layers", f"must be a list of layers, got {_kind(inner)}")
+            raise SpecError(f"{path}.layers", f"must be a list of layers, got {value_kind(inner)}")
         layers = [layer_from_dict(o, f"{path}.layers[{i}]", depth + 1, budget)
                   for i, o in enumerate(inner)]
     return Layer(type_, params, layers)
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """A JSON value as an error message names it: `null`, `a number`, `the string 'x'`, …"""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -131,7 +132,7 @@ class Architecture:
     @classmethod
     def from_dict(cls, obj: Any) -> "Architecture":
         if not isinstance(obj, dict):
-            raise SpecError("", f"an architecture must be a JSON object, got {_kind(obj)}")
+            raise SpecError("", f"an architecture must be a JSON object, got {value_kind(obj)}")
         allowed = ("format", "version", "name", "input", "classes", "layers", "training")
         for key in obj:
             if key not in allowed:
@@ -139,7 +140,7 @@ class Architecture:
         if isinstance(obj.get("format"), str):
             check_label(obj["format"], "format")
         if obj.get("format", FORMAT) != FORMAT:
-            raise SpecError("format", f"must be {FORMAT!r}, got {_kind(obj.get('format'))}")
+            raise SpecError("format", f"must be {FORMAT!r}, got {value_kind(obj.get('format'))}")
         version = obj.get("version", VERSION)
         if version != VERSION or isinstance(version, bool):
             raise SpecError("version", f"unsupported version {version!r:.40} "
@@ -151,7 +152,7 @@ class Architecture:
         input_ = obj.get("input", [1, 28, 28])
         if (not isinstance(input_, list) or len(input_) != 3
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in input_)):
-            raise SpecError("input", f"must be [channels, height, width], got {_kind(input_)}")
+            raise SpecError("input", f"must be [channels, height, width], got {value_kind(input_)}")
         if not (1 <= input_[0] <= MAX_CHANNELS and 1 <= input_[1] <= MAX_SIDE
                 and 1 <= input_[2] <= MAX_SIDE):
             raise SpecError("input", f"must be [1..{MAX_CHANNELS}, 1..{MAX_SIDE}, 1..{MAX_SIDE}], "
@@ -160,17 +161,17 @@ class Architecture:
         if not isinstance(classes, int) or isinstance(classes, bool) \
                 or not MIN_CLASSES <= classes <= MAX_CLASSES:
             raise SpecError("classes", f"must be an integer {MIN_CLASSES}..{MAX_CLASSES}, "
-                                       f"got {_kind(classes)}")
+                                       f"got {value_kind(classes)}")
         layers = obj.get("layers")
         if not isinstance(layers, list):
-            raise SpecError("layers", f"must be a list of layers, got {_kind(layers)}")
+            raise SpecError("layers", f"must be a list of layers, got {value_kind(layers)}")
         budget = [MAX_LAYERS]
         parsed = [layer_from_dict(o, f"layers[{i}]", 0, budget) for i, o in enumerate(layers)]
         training = obj.get("training", {})
         if training is None:
             training = {}
         if not isinstance(training, dict):
-            raise SpecError("training", f"must be an object, got {_kind(training)}")
+            raise SpecError("training", f"must be an object, got {value_kind(training)}")
         full = TRAINING_PARAMS.check_object(training, "training")
         sparse = {k: full[k] for k in TRAINING_PARAMS.names() if k in training}
         return cls(parsed, name, tuple(input_), classes, sparse)
