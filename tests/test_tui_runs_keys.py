@@ -76,6 +76,25 @@ async def test_d_asks_about_the_run_under_the_cursor_after_a_filter(runs):
         assert len(store.list_runs()) == 4
 
 
+async def test_a_filter_typed_in_one_burst_goes_to_the_filter(runs):
+    """`/keep` arriving at once (a paste, keys batched by a slow ssh link): every key after
+    `/` is the filter's, none sorts or exports behind it."""
+    from textual import events
+
+    store, ids = runs
+    app = _app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _runs(pilot)
+        table = screen.table
+        sort = table.sort_column
+        for key, char in (("slash", "/"), ("k", "k"), ("e", "e"), ("e", "e"), ("p", "p")):
+            app.post_message(events.Key(key, char))  # no pause between them
+        await pilot.pause(0.3)
+        assert screen.query_one("#runs-filter").value == "keep"
+        assert _names(table) == ["five", "three", "one"]
+        assert table.sort_column == sort and type(app.screen).__name__ == "RunsScreen"
+
+
 async def test_a_hidden_run_gets_the_cursor_back_and_sorts_and_refreshes_keep_it(runs):
     store, ids = runs
     app = _app(store)

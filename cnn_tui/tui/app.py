@@ -378,6 +378,20 @@ class CnnTuiApp(App[int]):
         await self.switch_mode("train")
         self.mode_screen("train").action_start()
 
+    async def _on_key(self, event) -> None:
+        """A printable key that comes back up to the app while an entry has the focus never
+        reached that entry (it stops every printable key it gets): it was read while the
+        focus was still elsewhere, as keys that arrive in one burst are (a paste, or typing
+        batched by a slow ssh link: `/` then `seed` on Runs). It goes to the entry instead of
+        being taken for the screen's bindings (`s` sorting, `e` exporting)."""
+        from textual import events
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and not focused.disabled:
+            event.prevent_default()  # App._on_key (the bindings) is not called after this one
+            focused.post_message(events.Key(event.key, event.character))
+
     async def action_analyze_run(self, run_id: str) -> None:
         """Go to Analyze with `run_id` shown (Runs' enter, a sweep's trial): screens ask the
         app, which knows its screens, instead of reaching into each other."""

@@ -203,7 +203,9 @@ class RunsScreen(Screen):
     def action_filter(self) -> None:
         entry = self.query_one("#runs-filter", Input)
         entry.display = True
-        entry.focus()
+        # focused now, not after the keys already queued: `/seed` typed (or pasted) in one go
+        # went to the table's keys (s sorted, e opened Export)
+        self.set_focus(entry)
 
     @on(Input.Changed, "#runs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
