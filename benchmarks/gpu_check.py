@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from source_env import source_env  # noqa: E402  (benchmarks/ is this script's folder)
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -75,6 +75,7 @@ def check_fastpath(args) -> tuple[bool, str]:
         fast = training_forward(model, dev.type)
         x = torch.randn(64, 1, 28, 28, device=dev).contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 10, (64,), device=dev)
+        names = [n for n, _ in model.named_parameters()]
         for mode in ("fp32", "bf16"):
             def grads(fn, model=model, mode=mode, x=x, y=y):
                 model.zero_grad(set_to_none=True)
@@ -84,11 +85,22 @@ def check_fastpath(args) -> tuple[bool, str]:
                 return out.detach(), [p.grad.detach().clone() for p in model.parameters()]
             out_a, g_a = grads(model)
             out_b, g_b = grads(fast)
-            err = max([_worst(out_b, out_a)] + [_worst(b, a) for a, b in zip(g_a, g_b)])
+            # each gradient against its own scale, except those that are zero in exact
+            # arithmetic (a conv bias right before a batch norm: ~1e-7 against the model's
+            # ~1e-1): both sides are rounding noise that cuDNN's kernels order differently, so
+            # they are held to the model's largest gradient instead (on an H200 such a bias
+            # differed by 2.6e-8: 1 relative to itself, 4e-7 to the model's scale)
+            scale = max(float(a.float().abs().max()) for a in g_a)
+            errs = [("output", _worst(out_b, out_a))]
+            for n, a, b in zip(names, g_a, g_b):
+                own = float(a.float().abs().max())
+                ref = own if own >= 1e-4 * scale else scale
+                errs.append((n, float((b.float() - a.float()).abs().max()) / max(ref, 1e-12)))
+            where, err = max(errs, key=lambda e: e[1])
             worst[mode] = max(worst[mode], err)
             limit = 1e-4 if mode == "fp32" else 5e-2
             if err > limit or len(g_a) != len(g_b):
-                failures.append(f"{name}/{mode}: relative error {err:.2e} > {limit:.0e}")
+                failures.append(f"{name}/{mode}: {where} relative error {err:.2e} > {limit:.0e}")
     detail = (f"{len(cases)} models; worst relative error fp32 {worst['fp32']:.2e}, "
               f"bf16 {worst['bf16']:.2e}")
     return not failures, detail + ("; " + "; ".join(failures) if failures else "")
@@ -97,19 +109,22 @@ def check_fastpath(args) -> tuple[bool, str]:
 def check_oom(args) -> tuple[bool, str]:
     if not args.device.startswith("cuda"):
         return True, "skipped: needs CUDA"
+    from cnn_tui.train.checkpointing import Checkpointing
     from cnn_tui.train.events import Log
     from cnn_tui.train.loop import RunOptions, Trainer
     total = torch.cuda.get_device_properties(0).total_memory
     budget = 1.5e9  # bytes this process may hold: MNIST (47 MB) fits, a 16k batch does not
     torch.cuda.set_per_process_memory_fraction(budget / total)
     arch = get_template("advanced")
-    config = dict(arch.training.to_dict(), epochs=1, batch_size=16384)
+    config = dict(arch.training, epochs=1, batch_size=16384)
     messages = []
-    with tempfile.TemporaryDirectory() as runs:
-        opts = RunOptions(data_dir=args.data_dir, runs_dir=runs, limit_train=20000,
-                          limit_test=2000, device=args.device, grad_norms_every=0)
-        trainer = Trainer(arch, config, opts)
-        trainer.callbacks.append(lambda e: messages.append(e.message) if isinstance(e, Log) else None)
+    with tempfile.TemporaryDirectory() as folder:
+        opts = RunOptions(data_dir=args.data_dir, limit_train=20000, limit_test=2000,
+                          device=args.device, grad_norms_every=0)
+        # a retry restarts the epoch from the checkpoint: a run without one cannot halve
+        trainer = Trainer(arch, config, opts, [
+            Checkpointing(Path(folder)),
+            lambda e: messages.append(e.message) if isinstance(e, Log) else None])
         try:
             result = trainer.run()
         finally:
@@ -125,12 +140,12 @@ def check_oom(args) -> tuple[bool, str]:
 def check_kill9(args) -> tuple[bool, str]:
     from cnn_tui.runs.store import RunStore
     runs = Path(tempfile.mkdtemp(prefix="gpu-kill9-"))
-    limit = "20000" if args.device.startswith("cuda") else "2000"
+    limit = "60000" if args.device.startswith("cuda") else "2000"
     cmd = [sys.executable, "-m", "cnn_tui", "train", "template:beginner", "--epochs", "4",
            "--limit-train", limit, "--val-size", "1000", "--limit-test", "1000",
            "--batch-size", "64", "--device", args.device, "--data-dir", str(args.data_dir),
            "--runs-dir", str(runs), "--json"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = source_env()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     store = RunStore(runs)
@@ -173,7 +188,7 @@ def check_kill9(args) -> tuple[bool, str]:
 
 def check_cli(args) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory() as runs:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = source_env()
         cmd = [sys.executable, "-m", "cnn_tui", "train", "template:beginner", "--epochs", "1",
                "--device", args.device, "--data-dir", str(args.data_dir), "--runs-dir", runs,
                "--json"]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from source_env import source_env  # noqa: E402  (benchmarks/ is this script's folder)
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,7 +59,7 @@ for i in range(int(n)):
 def plain(args, root: Path, processes: int) -> float:
     """Wall seconds for `args.trials` plain runs split over `processes` processes at
     CNN_TUI_THREADS=1 (each process trains its share in a loop)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = source_env()
     env.setdefault("CNN_TUI_THREADS", "1")
     shares = [args.trials // processes + (1 if i < args.trials % processes else 0)
               for i in range(processes)]
@@ -91,7 +92,7 @@ def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, i
         "data": {"limit_train": args.limit_train, "limit_test": args.limit_test},
         "training": {"epochs": args.epochs, "val_size": 1000}}))
     runs = root / f"runs-{label}"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = source_env()
     if args.per_gpu is None:
         env.setdefault("CNN_TUI_THREADS", "1")
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from source_env import source_env  # noqa: E402  (benchmarks/ is this script's folder)
 
 # (key, character) in turn: cursor moves, the slice plot and its parameter, curves, parallel
 KEYS = (("down", None), ("down", None), ("up", None), ("l", "l"), ("right_square_bracket", "]"),
@@ -143,7 +144,7 @@ async def drive(args, runs: Path, journal: str) -> dict:
 
     cols, rows = (int(x) for x in args.size.split("x"))
     app = BenchApp(offer_autosave=False, settings=Settings.from_env(runs_dir=runs))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = source_env()
     out: dict = {}
     async with app.run_test(size=(cols, rows)) as pilot:
         await pilot.press("5")

@@ -38,12 +38,12 @@ from reference_mnist import NET_ARCH, run_reference  # noqa: E402
 def engine_run(arch, config: dict, args, runs_dir: Path, limit=None, limit_test=None,
                per_epoch=None) -> dict:
     from cnn_tui.train.loop import RunOptions, Trainer
-    opts = RunOptions(data_dir=args.data_dir, runs_dir=runs_dir, limit_train=limit,
-                      limit_test=limit_test, device=args.device, progress_every=10_000,
-                      grad_norms_every=0, compile=args.compile)
-    trainer = Trainer(arch, config, opts)
-    if per_epoch is not None:
-        trainer.callbacks.append(lambda event: per_epoch(trainer, event))
+    # a bare Trainer: nothing recorded, no checkpoints (runs_dir is kept for the rows' API)
+    opts = RunOptions(data_dir=args.data_dir, limit_train=limit, limit_test=limit_test,
+                      device=args.device, progress_every=10_000, grad_norms_every=0,
+                      compile=args.compile)
+    callbacks = [] if per_epoch is None else [lambda event: per_epoch(trainer, event)]
+    trainer = Trainer(arch, config, opts, callbacks)
     result = trainer.run()
     rates = [e["images_per_s"] for e in result.epochs]
     return {"images_per_s": rates[-1] if rates else 0.0, "mean_images_per_s": result.images_per_s,
@@ -117,10 +117,18 @@ def main(argv=None) -> int:
                 for ep in [int(x) for x in args.fast_epochs.split(",")]:
                     r = fast_run(args, runs_dir, lr, ep, args.fast_batch)
                     fast.append(r)
-                    rows.append({"loop": f"fast lr={lr} ep={ep}", "net": "Advanced", **r})
+                    add(rows, {"loop": f"fast lr={lr} ep={ep}", "net": "Advanced", **r})
     finally:
         shutil.rmtree(runs_dir, ignore_errors=True)
     return report(args, dev, rows)
+
+
+def add(rows: list[dict], row: dict) -> None:
+    """Keep a row, and say so on stderr at once: a run cut short by a time limit (the device
+    session's steps are capped) still shows the rows it finished."""
+    rows.append(row)
+    print(f"  {row['loop']} ({row['net']}): {row['images_per_s']:,.0f} images/s, "
+          f"{row['train_seconds']:.2f} s", file=sys.stderr, flush=True)
 
 
 def best_of(rows: list[dict]) -> list[dict]:
@@ -146,19 +154,19 @@ def speed_rows(args, dev, skip, net, runs_dir, rows) -> None:
     if "reference" not in skip:
         ref = run_reference(args.data_dir, str(dev.torch_device), args.epochs, args.limit,
                             args.limit_test, args.seconds)
-        rows.append({"loop": "reference", "net": "Net", "batch": 64, **ref})
+        add(rows, {"loop": "reference", "net": "Net", "batch": 64, **ref})
     if "same" not in skip:
-        rows.append({"loop": "engine (same batch)", "net": "Net",
+        add(rows, {"loop": "engine (same batch)", "net": "Net",
                      **engine_run(net, {"epochs": args.epochs, "val_size": 0}, args, runs_dir,
                                   args.limit, args.limit_test)})
     if "default" not in skip:
         arch = net.copy()
         arch.training.pop("batch_size")  # the engine picks the device's batch size
-        rows.append({"loop": "engine (defaults)", "net": "Net",
+        add(rows, {"loop": "engine (defaults)", "net": "Net",
                      **engine_run(arch, {"epochs": args.epochs, "val_size": 0}, args, runs_dir,
                                   args.limit, args.limit_test)})
         if dev.kind == "cuda":
-            rows.append({"loop": "engine (batch 1024)", "net": "Net",
+            add(rows, {"loop": "engine (batch 1024)", "net": "Net",
                          **engine_run(arch, {"epochs": args.epochs, "val_size": 0,
                                              "batch_size": 1024}, args, runs_dir,
                                       args.limit, args.limit_test)})
@@ -168,7 +176,7 @@ def speed_rows(args, dev, skip, net, runs_dir, rows) -> None:
             cfg = {"epochs": args.epochs, "val_size": 0}
             if b:
                 cfg["batch_size"] = b
-            rows.append({"loop": "engine (file)" if b is None else f"engine (batch {b})",
+            add(rows, {"loop": "engine (file)" if b is None else f"engine (batch {b})",
                          "net": "Advanced",
                          **engine_run(get_template("advanced"), cfg, args, runs_dir,
                                       args.limit, args.limit_test)})

@@ -26,7 +26,7 @@ from cnn_tui.errors import CnnTuiError
 from cnn_tui.experiments.optuna_backend import Backend
 from cnn_tui.experiments.storage import parse_storage
 from cnn_tui.experiments.sweepfile import load_sweep
-from cnn_tui.experiments.worker import plan_workers
+from cnn_tui.experiments.worker import PER_GPU_DEFAULT, plan_workers
 from cnn_tui.runs.store import RunStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ def _start_worker(name, storage_arg, runs, mnist_root, host, log, run_file=None)
     env = _env()
     if run_file is not None:
         argv = [sys.executable, "-m", "cnn_tui", "sweep", "run", str(run_file), "--gpus", "all",
-                *tail]
+                "--per-gpu", "1", *tail]
         env["CUDA_VISIBLE_DEVICES"] = "0,1"
     argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host, *argv]
     return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -237,11 +237,16 @@ def test_worker_plans():
     assert [(p.label, p.env["CUDA_VISIBLE_DEVICES"]) for p in plans] == [
         ("gpu 0 #1", "0"), ("gpu 0 #2", "0"), ("gpu 1 #1", "1"), ("gpu 1 #2", "1")]
     assert {p.env["CNN_TUI_THREADS"] for p in plans} == {"4"}
+    # without --per-gpu: the measured default (4 per GPU), the cores shared out among them all
+    plans = plan_workers(None, "all", visible=None, gpu_count=2, cpu_count=16)
+    assert len(plans) == 2 * PER_GPU_DEFAULT == 8
+    assert [p.label for p in plans[:4]] == ["gpu 0 #1", "gpu 0 #2", "gpu 0 #3", "gpu 0 #4"]
+    assert {p.env["CNN_TUI_THREADS"] for p in plans} == {"2"}
     # indices into what this process sees: CUDA_VISIBLE_DEVICES=3,5 and --gpus 1 -> GPU 5
     assert [p.env["CUDA_VISIBLE_DEVICES"] for p in plan_workers(
-        None, "1", visible="3,5", gpu_count=2)] == ["5"]
+        None, "1", per_gpu=1, visible="3,5", gpu_count=2)] == ["5"]
     assert [p.env["CUDA_VISIBLE_DEVICES"] for p in plan_workers(
-        None, "all", visible="GPU-aa,GPU-bb", gpu_count=2)] == ["GPU-aa", "GPU-bb"]
+        None, "all", per_gpu=1, visible="GPU-aa,GPU-bb", gpu_count=2)] == ["GPU-aa", "GPU-bb"]
     for kwargs, message in (
             ({"gpus": "all", "gpu_count": 0}, "--gpus all: no GPU is visible"),
             ({"gpus": "2", "gpu_count": 2}, "--gpus 2: there is no GPU 2 (this process sees 2"),

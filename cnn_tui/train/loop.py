@@ -309,6 +309,13 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         if self.options.compile:
+            # torch._dynamo wholly first (waiting for the import-dynamo thread if it is still at
+            # it): torch.compile imports torch._inductor, which needs torch._dynamo, which needs
+            # torch._inductor.utils; with the thread midway through torch._dynamo the two
+            # imports deadlock and Python hands one of them a half-made module (seen on an
+            # H200, torch 2.11: "cannot import name 'IndentedBuffer' from partially initialized
+            # module 'torch._inductor.utils'")
+            import torch._dynamo  # noqa: F401
             self.forward = torch.compile(model)
         else:
             from cnn_tui.train.fastpath import training_forward
