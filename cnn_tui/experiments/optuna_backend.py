@@ -71,10 +71,13 @@ def lock_grace(heartbeat: float) -> int:
 
 def stale_after(heartbeat: float) -> float:
     """A journal trial is dead when its worker has not beaten for this long: 4 heartbeats, and
-    always longer than a stuck lock stalls every writer (its grace) plus 2 heartbeats, so a
-    worker killed while holding the lock never makes the live ones look dead."""
+    always longer than a stuck lock stalls every writer (its grace) plus 2 heartbeats and 5 s,
+    so a worker killed while holding the lock never makes the live ones look dead. The 5 s are
+    for a loaded machine: once the stuck lock breaks, every writer rushes for it, and a live
+    worker of a 2-core box running 5 trainings was seen silent for 9 s with a 2 s heartbeat
+    (grace 5 s). At the default 30 s heartbeat it changes nothing (4 heartbeats: 120 s)."""
     heartbeat = max(1.0, float(heartbeat))
-    return max(4 * heartbeat, lock_grace(heartbeat) + 2 * heartbeat)
+    return max(4 * heartbeat, lock_grace(heartbeat) + 2 * heartbeat + 5)
 
 
 class TrialTaken(CnnTuiError):
