@@ -246,3 +246,31 @@ async def test_compare_diff_gives_its_room_away_when_the_layers_are_the_same(run
         assert compare.query_one("#compare-diff").row_count > 0
         await pilot.press("right_square_bracket")  # back to four
         assert compare.other == 1 and side.has_class("empty")
+
+
+async def test_compare_chart_can_have_the_whole_screen_at_80x24(runs):
+    """At 80x24 the chart is 8 rows high: tab reaches it and `z` gives it the whole screen."""
+    from cnn_tui.tui.runs.compare import CompareChart
+    store, _ = runs
+    app = _app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _runs(pilot)
+        await pilot.press("m", "m", "c")
+        await pilot.pause()
+        compare = app.screen
+        chart = compare.query_one(CompareChart)
+        small = chart.size.height
+        for _ in range(4):
+            if compare.focused is chart:
+                break
+            await pilot.press("tab")
+        assert compare.focused is chart
+        await pilot.press("z")
+        await pilot.pause()
+        assert compare.maximized is chart and chart.size.height > 2 * small
+        await pilot.press("z")
+        await pilot.pause()
+        assert compare.maximized is None and chart.size.height == small
+        await pilot.press("z", "escape")  # escape first gives the screen back, then leaves
+        await pilot.pause()
+        assert app.screen is compare and compare.maximized is None

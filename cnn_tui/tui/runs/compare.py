@@ -7,8 +7,9 @@ stay apart in monochrome too. The table has a column per run, each value followe
 difference from the first run (the pinned baseline when there is one, marked ⚑): results,
 every setting any of the runs recorded, the data sizes. The diff compares the first run's
 architecture with another's (`]` / `[` pick which). `d` shows the differences only (the
-default) or every row, in both; `z` gives the focused table the whole screen. Below 160
-columns the table and the diff are stacked, each as wide as the screen, so no header is cut.
+default) or every row, in both; `z` gives the focused table, or the chart (tab reaches it),
+the whole screen. Below 160 columns the table and the diff are stacked, each as wide as the
+screen, so no header is cut.
 
 Seed groups: runs of one experiment (`--seeds N` / `--folds K`) or of one sweep trial, two or
 more of them among the compared runs, are drawn as one group (A, B, …): its mean curve and a
@@ -57,7 +58,10 @@ def group_letter(index: int) -> str:
 
 
 class CompareChart(PlotextPlot):
-    """One per-epoch metric of several runs on one chart (seed groups as mean ± sd)."""
+    """One per-epoch metric of several runs on one chart (seed groups as mean ± sd). It takes
+    the focus (tab), so `z` can give it the whole screen: at 80x24 it is 8 rows high."""
+
+    can_focus = True
 
     def __init__(self, records: list, groups: dict[str, list] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -121,9 +125,9 @@ class CompareScreen(Screen):
             "and loss, training loss and accuracy); the table lists the results, every setting "
             "of the training configuration and the data sizes; `]`/`[` choose which run's "
             "architecture is diffed against the first; `d` shows only the differences (the "
-            "default) or every row, in the table and the diff; tab moves between them, `z` "
-            "gives the focused one the whole screen; escape goes back to Runs. Seed groups (the "
-            "runs of one experiment or sweep trial) are drawn as their mean ± sd and tested "
+            "default) or every row, in the table and the diff; tab moves between them and the "
+            "chart, `z` gives the focused one the whole screen; escape goes back to Runs. Seed "
+            "groups (the runs of one experiment or sweep trial) are drawn as their mean ± sd and tested "
             "against the first group under the title; `g` shows every run on its own instead.")
     BINDINGS = [
         Binding("escape", "back", "Back", id="runs.compare_back"),
@@ -312,7 +316,7 @@ class CompareScreen(Screen):
         self._show_diff()
 
     def action_zoom(self) -> None:
-        """The focused table takes the whole screen, or gives it back."""
+        """The focused table or chart takes the whole screen, or gives it back."""
         if self.maximized is not None:
             self.minimize()
         elif self.focused is not None:
