@@ -13,6 +13,7 @@ Every trial, seed and fold is an ordinary run, trained and recorded by
 - `groups`: `cnn-tui train --seeds N / --folds K`: one experiment of several runs;
 - `seed_groups`: such groups read back for Compare: mean ± sd curves, the test between two.
 
-Layering: experiments sits above session (it trains through `session.training.train_run`) and
-below the front ends; see tests/test_layering.py.
+Layering (DESIGN.md): experiments sits above runs and export (it trains through
+`runs.training.train_run`) and below session and the front ends, which may use it; see
+tests/test_layering.py.
 """
