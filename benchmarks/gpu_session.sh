@@ -51,7 +51,7 @@ cpu_chain() {
       | sed 's/^/cpu0 shares its physical core with: /'
   "${PIN_CPU[@]}" python3 -c "import os; print('cores this chain may use:', len(os.sched_getaffinity(0)))"
   CUDA_VISIBLE_DEVICES= CNN_TUI_THREADS=1 timeout 420 "${PIN_CPU[@]}" python3 \
-      benchmarks/sweep_workers.py --data-dir "$DATA" --workers 1,2 --trials 8 --limit-train 20000
+      benchmarks/sweep_workers.py --data-dir "$DATA" --workers 1,2 --trials 8 --limit-train 60000
   echo "cpu chain exit $?"
 }
 CPU_PID=

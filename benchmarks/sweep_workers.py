@@ -10,7 +10,10 @@ side by side: the same number of runs of the same size through `api.train` in a 
 in 1 process, then split over W processes at the same threads: what W processes can gain
 here at all, whatever the sweep does.
 
-    python benchmarks/sweep_workers.py --data-dir DIR --workers 1,2
+    python benchmarks/sweep_workers.py --data-dir DIR --trials 12 --limit-train 60000 --repeats 2
+
+Trials of a few seconds measure process starts more than the sweep (each worker imports torch
+and Optuna and loads MNIST: about 4 CPU seconds); a trial of one full epoch is a real one.
     python benchmarks/sweep_workers.py --data-dir DIR --per-gpu 1,2,4 --limit-train 60000
 """
 
@@ -40,6 +43,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--template", default="template:beginner")
     p.add_argument("--data-dir", default=os.environ.get("CNN_TUI_DATA_DIR"))
+    p.add_argument("--repeats", type=int, default=1,
+                   help="measure every setting this many times, in turned-round order; ratios "
+                   "are the medians of each repeat's")
     p.add_argument("--no-control", dest="control", action="store_false",
                    help="skip the plain-loop ceiling (1 process vs W processes)")
     return p.parse_args()
@@ -56,13 +62,15 @@ for i in range(int(n)):
 """
 
 
-def plain(args, root: Path, processes: int) -> float:
-    """Wall seconds for `args.trials` plain runs split over `processes` processes at
-    CNN_TUI_THREADS=1 (each process trains its share in a loop)."""
+def plain(args, root: Path, processes: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every process) for `args.trials` plain runs split over
+    `processes` processes at CNN_TUI_THREADS=1 (each process trains its share in a loop)."""
+    import resource
     env = source_env()
     env.setdefault("CNN_TUI_THREADS", "1")
     shares = [args.trials // processes + (1 if i < args.trials % processes else 0)
               for i in range(processes)]
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-c", PLAIN, str(args.data_dir),
                                str(root / f"plain-{processes}-{i}"), args.template, str(n),
@@ -73,7 +81,9 @@ def plain(args, root: Path, processes: int) -> float:
         _, err = proc.communicate()
         if proc.returncode != 0:
             raise SystemExit(f"plain loop failed ({proc.returncode}): {err[-1500:]}")
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
 
 
 def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, int, float]:
@@ -113,6 +123,7 @@ def one(args, root: Path, label: str, extra: list[str]) -> tuple[float, float, i
 
 
 def main() -> int:
+    import statistics
     args = parse_args()
     if not args.data_dir:
         print("give --data-dir (MNIST root) or set CNN_TUI_DATA_DIR", file=sys.stderr)
@@ -122,33 +133,51 @@ def main() -> int:
                     for k in args.per_gpu.split(",")]
     else:
         settings = [(f"workers-{w}", ["--workers", w]) for w in args.workers.split(",")]
-    rows = []
+    counts = sorted({int(w) for w in args.workers.split(",")})
+    control = args.control and args.per_gpu is None
+    walls: dict[str, list[float]] = {label: [] for label, _ in settings}
+    rates: dict[str, list[float]] = {label: [] for label, _ in settings}
+    ceiling: dict[int, list[float]] = {w: [] for w in counts}
     with tempfile.TemporaryDirectory(prefix="cnn-tui-workers-bench-") as tmp:
-        for label, extra in settings:
-            wall, rate, n, cpu = one(args, Path(tmp), label, extra)
-            rows.append((label, wall, rate))
-            # CPU seconds over wall seconds: how many cores the sweep got (other programs on
-            # the machine take the rest); CPU per trial: what a trial costs whatever the load
-            print(f"{label}: {n} trials in {wall:.1f} s ({60 * n / wall:.1f} trials/min with "
-                  f"process starts); steady {rate:.1f} trials/min; {cpu:.1f} CPU s "
-                  f"({cpu / wall:.2f} cores busy on average, {cpu / n:.2f} CPU s per trial)",
-                  flush=True)
-        ceiling = {}
-        if args.control and args.per_gpu is None:
-            for w in sorted({int(w) for w in args.workers.split(",")}):
-                ceiling[w] = plain(args, Path(tmp), w)
-                print(f"plain loop in {w} process{'es' if w != 1 else ''}: {args.trials} runs "
-                      f"in {ceiling[w]:.1f} s ({60 * args.trials / ceiling[w]:.1f} runs/min)",
+        for repeat in range(args.repeats):
+            # the order turns round each repeat: a slow spell of a shared machine falls on
+            # each setting in turn, not always on the first
+            order = settings if repeat % 2 == 0 else settings[::-1]
+            for label, extra in order:
+                wall, rate, n, cpu = one(args, Path(tmp), f"{label}-r{repeat + 1}", extra)
+                walls[label].append(wall)
+                rates[label].append(rate)
+                # CPU seconds over wall seconds: how many cores the sweep got (other programs
+                # on the machine take the rest); CPU per trial: what a trial costs whatever
+                # the load
+                print(f"{label}: {n} trials in {wall:.1f} s ({60 * n / wall:.1f} trials/min with "
+                      f"process starts); steady {rate:.1f} trials/min; {cpu:.1f} CPU s "
+                      f"({cpu / wall:.2f} cores busy on average, {cpu / n:.2f} CPU s per trial)",
                       flush=True)
-    first = rows[0]
-    for label, wall, rate in rows[1:]:
-        line = (f"{label} vs {first[0]}: {first[1] / wall:.2f}x by wall time, "
-                f"{rate / first[2]:.2f}x steady")
+            if control:
+                for w in counts if repeat % 2 == 0 else counts[::-1]:
+                    seconds, cpu = plain(args, Path(tmp), w)
+                    ceiling[w].append(seconds)
+                    print(f"plain loop in {w} process{'es' if w != 1 else ''}: {args.trials} "
+                          f"runs in {seconds:.1f} s ({60 * args.trials / seconds:.1f} runs/min); "
+                          f"{cpu:.1f} CPU s ({cpu / args.trials:.2f} per run)", flush=True)
+    first = settings[0][0]
+    for label, _ in settings[1:]:
+        by_wall = [f / w for f, w in zip(walls[first], walls[label])]
+        steady = [r / f for f, r in zip(rates[first], rates[label])]
+        line = (f"{label} vs {first}: {statistics.median(by_wall):.2f}x by wall time, "
+                f"{statistics.median(steady):.2f}x steady")
+        if args.repeats > 1:
+            line += (" (medians of " + ", ".join(f"{x:.2f}" for x in by_wall) + " and "
+                     + ", ".join(f"{x:.2f}" for x in steady) + ")")
         w = int(label.split("-")[1]) if label.startswith("workers-") else None
-        base = int(first[0].split("-")[1]) if first[0].startswith("workers-") else None
-        if w in ceiling and base in ceiling:
+        base = int(first.split("-")[1]) if first.startswith("workers-") else None
+        if control and w in ceiling and base in ceiling:
+            plain_ratio = [b / x for b, x in zip(ceiling[base], ceiling[w])]
             line += (f"; the plain loop in {w} vs {base} processes (this machine's ceiling): "
-                     f"{ceiling[base] / ceiling[w]:.2f}x")
+                     f"{statistics.median(plain_ratio):.2f}x")
+            if args.repeats > 1:
+                line += " (" + ", ".join(f"{x:.2f}" for x in plain_ratio) + ")"
         print(line)
     return 0
 
