@@ -244,7 +244,7 @@ def test_train_seeds_and_folds_report_mean_and_interval(tmp_path, capsys, mnist_
 def test_dead_workers_trials_are_failed_and_requeued_once(tmp_path):
     """No training: a trial taken by a process that is gone (same host: its pid), or by a
     worker on another host that stopped beating, goes back to the queue, exactly once."""
-    from cnn_tui.experiments.optuna_backend import Backend
+    from cnn_tui.experiments.optuna_backend import Backend, stale_after
     from cnn_tui.experiments.storage import parse_storage
     from cnn_tui.experiments.sweepfile import parse_sweep
     from cnn_tui.experiments.trial import search_dimensions
@@ -270,7 +270,8 @@ def test_dead_workers_trials_are_failed_and_requeued_once(tmp_path):
 
     h_dead, p_dead = take(dead)
     h_far, p_far = take(far)
-    h_far.set_attr("heartbeat", h_far.trial.user_attrs["heartbeat"] - 10)  # silent for 10 s
+    silent = stale_after(1.0) + 2  # beyond the 1 s heartbeat's limit (12 s)
+    h_far.set_attr("heartbeat", h_far.trial.user_attrs["heartbeat"] - silent)
     assert study.counts().running == 2
     notes = sorted(study.reap(me))
     assert len(notes) == 2
