@@ -21,8 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from cnn_tui.experiments.worker import PER_GPU_DEFAULT
 from cnn_tui.errors import CnnTuiError
+from cnn_tui.experiments.worker import PER_GPU_DEFAULT
 
 DEFAULT_HEARTBEAT = 30
 
