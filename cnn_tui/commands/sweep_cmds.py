@@ -61,8 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "the file's)")
     run.add_argument("--workers", type=int, metavar="W", help="worker processes on this box "
                      "(default 1, trained in this process)")
-    run.add_argument("--gpus", metavar="all|LIST", help="one worker per GPU (all, or indices such "
-                     "as 0,1), each seeing only its GPU (CUDA_VISIBLE_DEVICES)")
+    run.add_argument("--gpus", metavar="all|LIST", help="workers on these GPUs (all, or indices "
+                     "such as 0,1), --per-gpu of them on each, each seeing only its GPU "
+                     "(CUDA_VISIBLE_DEVICES)")
     run.add_argument("--per-gpu", type=int, metavar="K",
                      help=f"workers per GPU with --gpus (default {PER_GPU_DEFAULT}: measured "
                      "best on an H200 for MNIST-sized trials)")
